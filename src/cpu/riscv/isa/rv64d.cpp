@@ -1,0 +1,9 @@
+// Instruction table for the rv64d extension (filled in by its owner).
+#include "cpu/riscv/hart.hpp"
+#include "cpu/riscv/isa.hpp"
+
+namespace vireo::riscv {
+
+std::span<const OpcodeDef> opcodes_rv64d() { return {}; }
+
+}  // namespace vireo::riscv
