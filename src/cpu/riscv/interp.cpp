@@ -1,0 +1,342 @@
+// The interpreter loop: instructions are fetched from the decode cache of the
+// current physical page and executed through their function pointers. All
+// the rare work (page changes, interrupts, asynchronous requests, WFI, HSM)
+// happens in enter_fetch_page() and between chunks, never per instruction.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cpu/riscv/hart.hpp"
+
+namespace vireo::riscv {
+
+namespace {
+
+// Instructions per chunk: between chunks the hart reads the clock, serves
+// remote requests and checks for a stop. ~40 us at 100 MIPS.
+constexpr uint64_t kChunkInsns = 4096;
+
+// A sleeping hart re-checks its state at least this often, whatever happens.
+constexpr uint64_t kMaxSleepNs = 100'000'000;
+
+uint16_t read_parcel(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+bool is_compressed(uint16_t parcel) { return (parcel & 3) != 3; }
+
+}  // namespace
+
+// ---- Decode-cache stubs ----
+
+void Hart::exec_decode_lazily(Hart& h, const DecodedInsn& slot) {
+  const uint64_t offset = h.pc & kPageOffsetMask;
+  const uint16_t lo = read_parcel(h.fetch_host_ + offset);
+  auto& d = const_cast<DecodedInsn&>(slot);  // the slot lives in our own cache
+  if (is_compressed(lo)) {
+    d = decode(lo);
+  } else if (offset == kPageSize - 2) {
+    // The upper half lives on the next virtual page, whose mapping can change
+    // independently of this one: never cache the decoded form.
+    d.exec = &exec_page_straddling;
+  } else {
+    d = decode(lo | static_cast<uint32_t>(read_parcel(h.fetch_host_ + offset + 2)) << 16);
+  }
+  d.exec(h, d);
+}
+
+void Hart::exec_page_straddling(Hart& h, const DecodedInsn&) {
+  const uint16_t lo = read_parcel(h.fetch_host_ + kPageSize - 2);
+  uint16_t hi;
+  if (!h.fetch_parcel(h.pc + 2, hi)) return;
+  const DecodedInsn d = decode(lo | static_cast<uint32_t>(hi) << 16);
+  d.exec(h, d);
+}
+
+bool Hart::fetch_parcel(uint64_t vaddr, uint16_t& out) {
+  uint64_t paddr;
+  bool cacheable;
+  const Fault f = translate(vaddr, 2, Access::kFetch, true, paddr, cacheable);
+  if (f != Fault::kNone) {
+    raise_fault(Access::kFetch, f, vaddr);
+    return false;
+  }
+  const uint8_t* host = ram_range(paddr, 2);
+  if (host == nullptr) {
+    raise_fault(Access::kFetch, Fault::kAccess, vaddr);
+    return false;
+  }
+  out = read_parcel(host);
+  return true;
+}
+
+// ---- The slow path taken when pc leaves the cached page ----
+
+Hart::FetchStatus Hart::enter_fetch_page() {
+  if (attention_.load(std::memory_order_acquire) != 0) [[unlikely]] {
+    service_attention();
+  }
+  if (shared_.code_epoch() != code_epoch_seen_) [[unlikely]] {
+    // Some page became code: a fast store entry of ours may map it.
+    code_epoch_seen_ = shared_.code_epoch();
+    flush_store_tlbs();
+  }
+  if (wfi_ || hsm_state_.load(std::memory_order_relaxed) !=
+                  static_cast<uint32_t>(HsmState::kStarted)) [[unlikely]] {
+    return FetchStatus::kExit;
+  }
+  take_pending_interrupt();
+
+  const uint64_t vpage = pc & ~kPageOffsetMask;
+  TlbEntry& e = fetch_tlb_->entries[static_cast<unsigned>(Access::kFetch)][tlb_index(pc)];
+  uint64_t ppage;
+  const uint8_t* host;
+  bool cacheable = true;
+  if (e.tag == vpage) {
+    ppage = e.ppage;
+    host = reinterpret_cast<const uint8_t*>(e.addend + vpage);
+  } else {
+    uint64_t paddr;
+    const Fault f = translate(pc, 2, Access::kFetch, true, paddr, cacheable);
+    if (f != Fault::kNone) {
+      raise_fault(Access::kFetch, f, pc);
+      return FetchStatus::kTrapped;
+    }
+    ppage = paddr & ~kPageOffsetMask;
+    // Code runs from RAM only (instruction fetch from MMIO is an access
+    // fault); HTIF ranges route data accesses to the bus, but fetches read RAM.
+    host = ram_range(ppage, kPageSize);
+    if (host == nullptr) {
+      raise_fault(Access::kFetch, Fault::kAccess, pc);
+      return FetchStatus::kTrapped;
+    }
+    if (cacheable) {
+      e.tag = vpage;
+      e.addend = reinterpret_cast<uintptr_t>(host) - vpage;
+      e.ppage = ppage;
+    } else {
+      // A PMP boundary inside this page: check the whole instruction here,
+      // and come back through this path for the next one.
+      const uint64_t offset = pc & kPageOffsetMask;
+      if (!is_compressed(read_parcel(host + offset)) && offset != kPageSize - 2 &&
+          !pmp_allows(paddr, 4, Access::kFetch, priv)) {
+        raise_fault(Access::kFetch, Fault::kAccess, pc);
+        return FetchStatus::kTrapped;
+      }
+    }
+  }
+
+  std::atomic<uint32_t>* state = shared_.code_state(ppage);
+  if (state == nullptr) [[unlikely]] {
+    // RAM that HartShared does not know: it was created before add_ram().
+    raise_fault(Access::kFetch, Fault::kAccess, pc);
+    return FetchStatus::kTrapped;
+  }
+  const uint32_t gen = state->load(std::memory_order_acquire) >> 1;
+  CodePage* page = dcache_.find(ppage, gen);
+  if (page == nullptr) {
+    bool newly_marked;
+    const uint32_t marked_gen = shared_.mark_code(*state, newly_marked);
+    if (newly_marked) {
+      // Stores to this page must now take the slow path (to invalidate).
+      code_epoch_seen_ = shared_.code_epoch();
+      flush_store_tlbs();
+    }
+    page = &dcache_.fill(ppage, marked_gen, &exec_decode_lazily);
+  }
+  fetch_insns_ = page->insns;
+  fetch_host_ = host;
+  fetch_vpage_ = cacheable ? vpage : kInvalidTag;
+  return FetchStatus::kOk;
+}
+
+// ---- Execution loops ----
+
+void Hart::execute_fast() {
+  for (;;) {
+    if ((pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {
+      const FetchStatus s = enter_fetch_page();
+      if (s == FetchStatus::kExit) return;
+      if (s == FetchStatus::kTrapped) {
+        // A fetch fault counts against the budget, so a trap vector that
+        // itself faults cannot spin forever inside one chunk.
+        if (--budget_left_ == 0) return;
+        continue;
+      }
+    }
+    const DecodedInsn& d = fetch_insns_[(pc & kPageOffsetMask) >> 1];
+    d.exec(*this, d);
+    if (--budget_left_ == 0) return;
+  }
+}
+
+void Hart::execute_traced() {
+  static constexpr char kPrivName[] = {'U', 'S', '?', 'M'};
+  for (;;) {
+    if ((pc & ~kPageOffsetMask) != fetch_vpage_) {
+      const FetchStatus s = enter_fetch_page();
+      if (s == FetchStatus::kExit) return;
+      if (s == FetchStatus::kTrapped) {
+        if (--budget_left_ == 0) return;
+        continue;
+      }
+    }
+    // Decode afresh (not from the cache) so the trace shows exactly what runs.
+    const uint64_t offset = pc & kPageOffsetMask;
+    const uint16_t lo = read_parcel(fetch_host_ + offset);
+    uint32_t raw = lo;
+    if (!is_compressed(lo)) {
+      uint16_t hi;
+      if (offset == kPageSize - 2) {
+        if (!fetch_parcel(pc + 2, hi)) {
+          if (--budget_left_ == 0) return;
+          continue;
+        }
+      } else {
+        hi = read_parcel(fetch_host_ + offset + 2);
+      }
+      raw |= static_cast<uint32_t>(hi) << 16;
+    }
+    const DecodedInsn d = decode(raw);
+    fmt::print(stderr, "hart {} {} {:016x} ({:0{}x}) {}\n", hart_id(),
+               kPrivName[static_cast<unsigned>(priv) & 3], pc, d.raw, d.len == 2 ? 4 : 8,
+               disassemble(d, pc));
+    d.exec(*this, d);
+    if (--budget_left_ == 0) return;
+  }
+}
+
+uint64_t Hart::execute_chunk(uint64_t budget) {
+  chunk_budget_ = budget_left_ = budget;
+  invalidate_fetch();  // the first instruction goes through enter_fetch_page()
+  if (config_.trace) [[unlikely]] {
+    execute_traced();
+  } else {
+    execute_fast();
+  }
+  const uint64_t done = chunk_budget_ - budget_left_;
+  retired_base_ += done;
+  retired_published_.store(retired_base_, std::memory_order_relaxed);
+  chunk_budget_ = budget_left_ = 0;
+  return done;
+}
+
+// ---- Between chunks: HSM, WFI, sleeping ----
+
+bool Hart::wakeup_pending() {
+  update_timer_ip();
+  return (effective_mip() & mie_) != 0;
+}
+
+void Hart::start_from_hsm() {
+  // SBI HSM hart_start: S-mode at start_addr, a0 = hartid, a1 = opaque,
+  // satp = 0, sstatus.SIE = 0.
+  pc = hsm_start_addr_.load(std::memory_order_relaxed);
+  x[10] = hart_id();
+  x[11] = hsm_start_opaque_.load(std::memory_order_relaxed);
+  satp_ = 0;
+  mstatus_ &= ~csr::mstatus::kSIE;
+  wfi_ = false;
+  hsm_start_published_.store(false, std::memory_order_relaxed);
+  set_priv(Priv::kSupervisor);
+  flush_tlb();
+  flush_icache();
+  hsm_state_.store(static_cast<uint32_t>(HsmState::kStarted));
+}
+
+Hart::Readiness Hart::prepare() {
+  service_attention();
+  switch (static_cast<HsmState>(hsm_state_.load())) {
+    case HsmState::kStarted:
+      break;
+    case HsmState::kStartPending:
+      if (!hsm_start_published_.load(std::memory_order_acquire)) return Readiness::kStopped;
+      start_from_hsm();
+      break;
+    case HsmState::kSuspended:
+      if (!wakeup_pending()) return Readiness::kWaitInterrupt;
+      wfi_ = false;
+      if (hsm_suspend_nonretentive_) {
+        // Non-retentive resume: like a start, at the resume address.
+        hsm_suspend_nonretentive_ = false;
+        pc = hsm_resume_addr_;
+        x[10] = hart_id();
+        x[11] = hsm_resume_opaque_;
+        satp_ = 0;
+        mstatus_ &= ~csr::mstatus::kSIE;
+        set_priv(Priv::kSupervisor);
+        flush_tlb();
+      }
+      hsm_state_.store(static_cast<uint32_t>(HsmState::kStarted));
+      break;
+    default:
+      return Readiness::kStopped;
+  }
+  if (wfi_) {
+    if (!wakeup_pending()) return Readiness::kWaitInterrupt;
+    wfi_ = false;
+  }
+  return Readiness::kRun;
+}
+
+void Hart::sleep_until_woken(uint64_t deadline_ticks) {
+  const uint32_t seq = wake_seq_.load();
+  sleeping_.store(true);  // seq_cst: paired with kick()
+  idle_.store(true);
+  const bool ready = host_.stop_requested() || attention_.load() != 0 ||
+                     (static_cast<HsmState>(hsm_state_.load()) == HsmState::kStartPending) ||
+                     ((wfi_ || hsm_state() == HsmState::kSuspended) && wakeup_pending());
+  if (!ready) {
+    const uint64_t now_ns = GuestClock::host_ns();
+    uint64_t until_ns = deadline_ticks == UINT64_MAX ? UINT64_MAX : clock_.host_ns_at(deadline_ticks);
+    until_ns = std::min(until_ns, now_ns + kMaxSleepNs);
+    if (until_ns > now_ns) {
+      timespec abs;
+      abs.tv_sec = static_cast<time_t>(until_ns / 1'000'000'000u);
+      abs.tv_nsec = static_cast<long>(until_ns % 1'000'000'000u);
+      // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline.
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_seq_), FUTEX_WAIT_BITSET_PRIVATE, seq,
+              &abs, nullptr, FUTEX_BITSET_MATCH_ANY);
+    }
+  }
+  sleeping_.store(false);
+  idle_.store(false);  // seq_cst: a remote flush posted from now on is waited for
+}
+
+void Hart::run() {
+  idle_.store(false);
+  while (!host_.stop_requested()) {
+    switch (prepare()) {
+      case Readiness::kRun:
+        execute_chunk(kChunkInsns);
+        break;
+      case Readiness::kWaitInterrupt:
+        sleep_until_woken(next_timer_deadline());
+        break;
+      case Readiness::kStopped:
+        sleep_until_woken(UINT64_MAX);
+        break;
+    }
+  }
+  idle_.store(true);
+}
+
+uint64_t Hart::run_for(uint64_t max_insns) {
+  idle_.store(false);
+  uint64_t total = 0;
+  while (total < max_insns && !host_.stop_requested()) {
+    if (prepare() != Readiness::kRun) break;
+    total += execute_chunk(std::min(kChunkInsns, max_insns - total));
+  }
+  idle_.store(true);
+  return total;
+}
+
+}  // namespace vireo::riscv
