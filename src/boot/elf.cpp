@@ -136,7 +136,8 @@ std::optional<uint64_t> find_elf_symbol(std::span<const uint8_t> file, std::stri
 }
 
 Result<std::vector<uint8_t>> read_file(const std::string& path, std::string_view what) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not hang; non-regular files are rejected below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) {

@@ -19,8 +19,16 @@ void FdtWriter::check(int rc, const char* what) {
 
 void FdtWriter::begin_node(const std::string& name) {
   check(fdt_begin_node(buf_.data(), name.c_str()), "begin_node");
+  ++depth_;
 }
-void FdtWriter::end_node() { check(fdt_end_node(buf_.data()), "end_node"); }
+void FdtWriter::end_node() {
+  if (depth_ == 0) {
+    if (error_.empty()) error_ = "device tree: end_node without an open node";
+    return;
+  }
+  --depth_;
+  check(fdt_end_node(buf_.data()), "end_node");
+}
 void FdtWriter::prop_empty(const char* name) {
   check(fdt_property(buf_.data(), name, nullptr, 0), name);
 }
@@ -58,6 +66,7 @@ void FdtWriter::prop_reg64(const char* name, uint64_t addr, uint64_t size) {
 }
 
 Result<std::vector<uint8_t>> FdtWriter::finish() {
+  if (depth_ != 0 && error_.empty()) error_ = "device tree: unclosed nodes at finish";
   check(fdt_finish(buf_.data()), "finish");
   if (!error_.empty()) return make_error(ErrorCode::kInternal, error_);
   buf_.resize(fdt_totalsize(buf_.data()));

@@ -40,6 +40,7 @@ class FdtWriter {
   void check(int rc, const char* what);
   std::vector<uint8_t> buf_;
   uint32_t next_phandle_ = 1;
+  int depth_ = 0;  // open nodes; libfdt does not check balance itself
   std::string error_;
 };
 

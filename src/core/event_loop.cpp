@@ -35,6 +35,9 @@ EventLoop::~EventLoop() {
 Result<void> EventLoop::add_fd(int fd, uint32_t events, Handler handler) {
   {
     std::lock_guard lock(mutex_);
+    if (handlers_.contains(fd)) {
+      return make_error(ErrorCode::kInvalidArgument, "fd already watched by the event loop");
+    }
     handlers_[fd] = std::make_shared<Handler>(std::move(handler));
   }
   epoll_event ev{};

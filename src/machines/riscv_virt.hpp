@@ -1,0 +1,161 @@
+// The RISC-V `virt` board: QEMU virt's memory map (RAM at 0x8000_0000, CLINT,
+// PLIC, 16550A UART, SiFive test/syscon, goldfish RTC, virtio-mmio slots),
+// its device tree, and the boot paths: Linux Image with the built-in SBI,
+// OpenSBI (fw_dynamic / fw_jump) then Linux, and bare-metal ELF programs.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/bus.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/event_loop.hpp"
+#include "core/guest_memory.hpp"
+#include "core/irq.hpp"
+#include "cpu/riscv/hart.hpp"
+
+namespace vireo {
+
+class Uart16550;
+class Plic;
+class Aclint;
+class SifiveTest;
+class GoldfishRtc;
+class Htif;
+
+struct RiscvVirtConfig {
+  uint32_t cpus = 1;
+  uint64_t memory_bytes = 512ull << 20;
+  std::string kernel_path;
+  std::string initrd_path;  // empty: none
+  std::string cmdline;
+  std::string firmware_path;  // empty: --firmware none (built-in SBI, or bare-metal ELF)
+  bool trace = false;
+};
+
+// How a run ended.
+struct ExitStatus {
+  int code = 0;
+  std::string message;  // shown to the user when not empty
+  uint64_t instret = 0;   // instructions retired by all harts
+  double seconds = 0;     // wall time the guest ran
+};
+
+class RiscvVirt final : public riscv::HartHost {
+ public:
+  static constexpr uint64_t kRamBase = 0x8000'0000;
+  static constexpr uint64_t kMinMemory = 16ull << 20;
+  static constexpr uint64_t kMaxMemory = 256ull << 30;  // what the address map holds
+  static constexpr uint32_t kMaxCpus = 64;
+  static constexpr uint64_t kClintBase = 0x0200'0000;
+  static constexpr uint64_t kPlicBase = 0x0c00'0000;
+  static constexpr uint64_t kPlicSize = 0x0400'0000;
+  static constexpr uint64_t kUartBase = 0x1000'0000;
+  static constexpr uint32_t kUartIrq = 10;
+  static constexpr uint64_t kTestBase = 0x0010'0000;
+  static constexpr uint64_t kRtcBase = 0x0010'1000;
+  static constexpr uint32_t kRtcIrq = 11;
+  static constexpr uint64_t kVirtioBase = 0x1000'1000;  // 8 slots of 0x1000, IRQs 1..8
+  static constexpr uint32_t kPlicSources = 96;
+  static constexpr uint64_t kTimebaseHz = 10'000'000;
+
+  using OutputFn = std::function<void(std::span<const uint8_t>)>;
+  using StopFn = std::function<void()>;
+
+  // Builds memory, devices, the device tree, loads the boot images. `output`
+  // receives the UART's (and SBI console's) bytes; `on_stop` is called once
+  // when the guest ends the run.
+  static Result<std::unique_ptr<RiscvVirt>> create(const RiscvVirtConfig& config, EventLoop& loop,
+                                                   OutputFn output, StopFn on_stop);
+  ~RiscvVirt() override;
+
+  void start();          // starts one host thread per hart
+  void stop_and_join();  // asks every hart to stop and joins the threads
+  ExitStatus exit_status() const;
+
+  // Bytes typed on the console, for the UART. Returns how many were accepted.
+  size_t console_input(std::span<const uint8_t> bytes);
+
+  GuestMemory& memory() { return memory_; }
+  const std::vector<uint8_t>& device_tree() const { return dtb_; }
+  uint64_t device_tree_addr() const { return dtb_addr_; }
+  uint64_t instret_total() const;
+
+  // riscv::HartHost
+  uint32_t hart_count() const override { return static_cast<uint32_t>(harts_.size()); }
+  riscv::Hart* hart(uint32_t id) override;
+  void request_stop(riscv::StopKind kind, int exit_code) override;
+  bool stop_requested() const override { return stop_.load(std::memory_order_acquire); }
+  void sbi_console_write(std::span<const uint8_t> bytes) override { output_(bytes); }
+  int sbi_console_read() override;
+
+ private:
+  RiscvVirt(const RiscvVirtConfig& config, EventLoop& loop, OutputFn output, StopFn on_stop);
+  Result<void> build();
+  Result<void> build_devices();
+  Result<void> load_images();
+  Result<std::vector<uint8_t>> build_device_tree(uint64_t initrd_start, uint64_t initrd_end);
+  void stop_with(riscv::StopKind kind, int code, std::string message);
+
+  // Wires PLIC context outputs and ACLINT MSIP lines to hart interrupt bits.
+  class HartIrqSink final : public IrqSink {
+   public:
+    HartIrqSink(RiscvVirt& board, unsigned irq_bit) : board_(board), bit_(irq_bit) {}
+    // `line` is the hart id for MSIP; for the PLIC it is the context number.
+    void set_irq_level(uint32_t line, bool level) override;
+    bool plic_contexts = false;
+
+   private:
+    RiscvVirt& board_;
+    unsigned bit_;
+  };
+
+  RiscvVirtConfig config_;
+  EventLoop& loop_;
+  OutputFn output_;
+  StopFn on_stop_;
+
+  GuestMemory memory_;
+  Bus bus_{"riscv-virt mmio"};
+  GuestClock clock_{kTimebaseHz};
+  std::unique_ptr<riscv::HartShared> hart_shared_;
+  std::vector<std::unique_ptr<riscv::Hart>> harts_;
+  std::vector<std::thread> threads_;
+
+  HartIrqSink msip_sink_{*this, riscv::irq::kMSI};
+  HartIrqSink plic_out_sink_{*this, 0};
+  std::unique_ptr<Uart16550> uart_;
+  std::unique_ptr<Plic> plic_;
+  std::unique_ptr<Aclint> aclint_;
+  std::unique_ptr<SifiveTest> test_;
+  std::unique_ptr<GoldfishRtc> rtc_;
+  std::unique_ptr<Htif> htif_;
+  std::vector<std::unique_ptr<BusDevice>> extra_devices_;
+  std::vector<std::pair<uint64_t, uint64_t>> bus_ranges_in_ram_;
+
+  // Boot state computed by load_images().
+  std::vector<uint8_t> dtb_;
+  uint64_t dtb_addr_ = 0;
+  uint64_t entry_ = 0;
+  uint64_t fw_dynamic_info_ = 0;
+  enum class BootMode {
+    kLinuxBuiltinSbi,
+    kFirmware,
+    kBareMetal
+  } boot_mode_ = BootMode::kLinuxBuiltinSbi;
+
+  std::atomic<bool> stop_{false};
+  mutable std::mutex exit_mutex_;
+  ExitStatus exit_;
+};
+
+}  // namespace vireo

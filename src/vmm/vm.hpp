@@ -1,0 +1,20 @@
+// A virtual machine's lifecycle: owns the I/O event loop and its thread, the
+// console and the board; runs the guest until it stops and reports how.
+#pragma once
+
+#include "core/error.hpp"
+#include "machines/riscv_virt.hpp"
+#include "vmm/console.hpp"
+
+namespace vireo {
+
+struct VmConfig {
+  RiscvVirtConfig board;
+  SerialConfig serial;
+};
+
+// Boots the guest and blocks until it ends. Returns the exit status for the
+// process, or an error for a configuration problem found before the guest ran.
+Result<ExitStatus> run_vm(const VmConfig& config);
+
+}  // namespace vireo

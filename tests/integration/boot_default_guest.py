@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Boots the default guest (kernel + busybox initramfs) and checks the shell.
+
+Usage: boot_default_guest.py VIREO CPUS FIRMWARE   (FIRMWARE: none | PATH)
+"""
+import datetime
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from guest import Guest, GuestError  # noqa: E402
+
+
+def main():
+    vireo, cpus, firmware = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
+    kernel = os.path.join(cache, "riscv64", "Image")
+    initrd = os.path.join(cache, "riscv64", "initramfs.cpio.gz")
+    for f in (kernel, initrd):
+        if not os.path.exists(f):
+            print(f"missing fixture {f}: run scripts/build-guest.sh", file=sys.stderr)
+            return 1
+    argv = [vireo, "run", "--kernel", kernel, "--initrd", initrd, "--cmdline", "console=ttyS0",
+            "--cpus", str(cpus), "--memory", "256M", "--firmware", firmware]
+    print("running:", " ".join(argv))
+    g = Guest(argv, timeout=900)
+    try:
+        t0 = time.monotonic()
+        g.expect(rb"VIREO-INIT-OK")
+        t_init = time.monotonic() - t0
+        g.expect(rb"# ")
+        out = g.run("nproc")
+        assert out.strip() == str(cpus), f"nproc said {out!r}, expected {cpus}"
+        out = g.run("echo $((6*7))")
+        assert out.strip() == "42", f"arithmetic said {out!r}"
+        out = g.run("date +%Y")
+        year = str(datetime.datetime.now(datetime.timezone.utc).year)
+        assert out.strip() == year, f"guest year {out!r}, host year {year}"
+        out = g.run("grep isa /proc/cpuinfo")
+        lines = [l for l in out.splitlines() if l.startswith("isa")]
+        assert len(lines) == cpus and all("rv64imafdc" in l for l in lines), f"cpuinfo: {out!r}"
+        g.send("poweroff\n")
+        code = g.wait_exit(timeout=120)
+        assert code == 0, f"vireo exited with {code} after poweroff"
+        print(f"ok: init marker after {t_init:.1f}s, total {time.monotonic() - t0:.1f}s")
+        return 0
+    except (GuestError, AssertionError) as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        print(g.output[-3000:].decode(errors="replace"), file=sys.stderr)
+        return 1
+    finally:
+        g.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
