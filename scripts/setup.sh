@@ -5,7 +5,9 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev llvm
+  build-essential cmake ninja-build ccache pkg-config
+  # fuzzing: clang 16 with libc++ 16 (has <expected>) and its libFuzzer runtime
+  clang-16 libclang-rt-16-dev libc++-16-dev libc++abi-16-dev
   libfdt-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   liburing-dev libslirp-dev libseccomp-dev
   # tests and benchmarks
@@ -13,7 +15,7 @@ PACKAGES=(
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
   qemu-system-misc opensbi hyperfine e2fsprogs python3
   # guest fixture: kernel and busybox cross-builds
-  gcc-riscv64-linux-gnu linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils
+  gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils
   dpkg-dev rsync kmod
 )
 

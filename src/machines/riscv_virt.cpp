@@ -192,6 +192,13 @@ Result<void> RiscvVirt::load_images() {
             ErrorCode::kBadFormat,
             fmt::format("firmware '{}' is not a 64-bit RISC-V ELF", config_.firmware_path));
       }
+      if (info->lowest < kRamBase || info->highest > dtb_addr_) {
+        return make_error(
+            ErrorCode::kOutOfRange,
+            fmt::format("firmware '{}' loads at {:#x}..{:#x}, outside usable RAM "
+                        "{:#x}..{:#x}: give more --memory",
+                        config_.firmware_path, info->lowest, info->highest, kRamBase, dtb_addr_));
+      }
       if (auto r = boot::load_elf(*fw, *info, memory_); !r) return r;
       entry_ = info->entry;
       fw_end = info->highest;
@@ -218,12 +225,15 @@ Result<void> RiscvVirt::load_images() {
                                     "use --arch x86_64 for x86 kernels",
                                     config_.kernel_path));
     }
-    if (info->lowest < kRamBase || info->highest > dtb_addr_) {
+    // With firmware, the kernel must stay clear of it (from kernel_base up).
+    const uint64_t lowest_allowed = config_.firmware_path.empty() ? kRamBase : kernel_base;
+    if (info->lowest < lowest_allowed || info->highest > dtb_addr_) {
       return make_error(
           ErrorCode::kOutOfRange,
           fmt::format("ELF '{}' loads at {:#x}..{:#x}, outside usable RAM "
-                      "{:#x}..{:#x}: link it at 0x80000000 or give more --memory",
-                      config_.kernel_path, info->lowest, info->highest, kRamBase, dtb_addr_));
+                      "{:#x}..{:#x}: link it above the firmware and inside RAM, or "
+                      "give more --memory",
+                      config_.kernel_path, info->lowest, info->highest, lowest_allowed, dtb_addr_));
     }
     if (auto r = boot::load_elf(*kernel, *info, memory_); !r) return r;
     kernel_entry = info->entry;

@@ -63,7 +63,7 @@ class Guest:
         tag = f"M{int(time.monotonic() * 1000) % 1000000}"
         since = len(self.output)
         self.send(f"echo {tag}-B; {command}; echo {tag}-E\n")
-        m = self.expect(rf"{tag}-B\r?\n(.*?){tag}-E".encode(), timeout=timeout, since=since)
+        m = self.expect(rf"(?s){tag}-B\r?\n(.*?){tag}-E".encode(), timeout=timeout, since=since)
         return m.group(1).decode(errors="replace").replace("\r", "")
 
     def wait_exit(self, timeout=120):
