@@ -362,7 +362,7 @@ bool Hart::csr_write(uint16_t csr, uint64_t v) {
       const uint64_t next = (mode << satp::kModeShift) | (v & satp::kPpnMask);
       if (next != satp_) {
         satp_ = next;
-        flush_tlb();
+        flush_translations();
       }
       return true;
     }

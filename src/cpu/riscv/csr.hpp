@@ -58,8 +58,8 @@ inline constexpr uint64_t kSD = 1ull << 63;
 
 // Bits software may change in mstatus (UBE/SBE/MBE hardwired little-endian,
 // VS and XS hardwired off, UXL/SXL fixed).
-inline constexpr uint64_t kWritable = kSIE | kMIE | kSPIE | kMPIE | kSPP | kMPP | kFS | kMPRV |
-                                      kSUM | kMXR | kTVM | kTW | kTSR;
+inline constexpr uint64_t kWritable =
+    kSIE | kMIE | kSPIE | kMPIE | kSPP | kMPP | kFS | kMPRV | kSUM | kMXR | kTVM | kTW | kTSR;
 // The sstatus view of mstatus.
 inline constexpr uint64_t kSstatusView = kSIE | kSPIE | kSPP | kFS | kSUM | kMXR | kUXL | kSD;
 inline constexpr uint64_t kSstatusWritable = kSIE | kSPIE | kSPP | kFS | kSUM | kMXR;
@@ -97,9 +97,9 @@ inline constexpr uint64_t kMedelegWritable = 0xb3ff;
 
 // misa: RV64 with A C D F I M S U.
 inline constexpr uint64_t kMisaValue = (2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |
-                                  (1u << ('D' - 'A')) | (1u << ('F' - 'A')) |
-                                  (1u << ('I' - 'A')) | (1u << ('M' - 'A')) |
-                                  (1u << ('S' - 'A')) | (1u << ('U' - 'A'));
+                                       (1u << ('D' - 'A')) | (1u << ('F' - 'A')) |
+                                       (1u << ('I' - 'A')) | (1u << ('M' - 'A')) |
+                                       (1u << ('S' - 'A')) | (1u << ('U' - 'A'));
 
 // PMP configuration byte.
 namespace pmp {

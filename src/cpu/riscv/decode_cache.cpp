@@ -12,8 +12,8 @@ HartShared::HartShared(const GuestMemory& memory) {
   for (const MemoryRegion& r : memory.regions()) {
     const uint64_t pages = (r.size + kPageSize - 1) / kPageSize;
     regions_.push_back(
-        Region{r.base.value, pages, std::unique_ptr<std::atomic<uint32_t>[]>(
-                                        new std::atomic<uint32_t>[pages]())});
+        Region{r.base.value, pages,
+               std::unique_ptr<std::atomic<uint32_t>[]>(new std::atomic<uint32_t>[pages]())});
   }
 }
 

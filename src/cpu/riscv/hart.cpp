@@ -63,6 +63,7 @@ void Hart::reset(uint64_t start_pc, Priv start_priv, uint64_t a0, uint64_t a1, u
     mideleg_ = ip::kSupervisor;
     menvcfg_ = envcfg::kSTCE;
     mcounteren_ = 0xffffffff;
+    scounteren_ = 0x7;             // OpenSBI lets U-mode read cycle/time/instret (vDSO rdtime)
     pmpaddr_[0] = pmp::kAddrMask;  // NAPOT over the whole physical address space
     pmpcfg_[0] = pmp::kR | pmp::kW | pmp::kX | (pmp::kNapot << pmp::kAShift);
     mstatus_ = static_cast<uint64_t>(Priv::kSupervisor) << mstatus::kMPPShift;
@@ -117,6 +118,20 @@ void Hart::on_context_change() {
 
 void Hart::flush_tlb() {
   for (TlbSet& set : tlb_) set.flush();
+  invalidate_fetch();
+}
+
+void Hart::flush_translations() {
+  for (TlbContext c : {TlbContext::kUser, TlbContext::kSupervisor, TlbContext::kSupervisorSum}) {
+    tlb_set(c).flush();
+  }
+  invalidate_fetch();
+}
+
+void Hart::flush_translations(uint64_t vaddr) {
+  for (TlbContext c : {TlbContext::kUser, TlbContext::kSupervisor, TlbContext::kSupervisorSum}) {
+    tlb_set(c).flush_address(vaddr);
+  }
   invalidate_fetch();
 }
 
@@ -199,27 +214,6 @@ bool Hart::take_pending_interrupt() {
   return false;
 }
 
-// ---- FP helpers ----
-
-bool Hart::fp_check(const DecodedInsn& d) {
-  if ((mstatus_ & mstatus::kFS) == 0) [[unlikely]] {
-    raise_illegal(d);
-    return false;
-  }
-  return true;
-}
-
-bool Hart::fp_check_rm(const DecodedInsn& d, unsigned& rm_out) {
-  if (!fp_check(d)) return false;
-  const unsigned rm = d.rm == 7 ? frm : d.rm;
-  if (rm > 4) [[unlikely]] {
-    raise_illegal(d);
-    return false;
-  }
-  rm_out = rm;
-  return true;
-}
-
 // ---- Timers and asynchronous events ----
 
 void Hart::update_timer_ip() {
@@ -291,7 +285,7 @@ void Hart::service_flush_requests() {
   const uint64_t seq = flush_req_seq_.load(std::memory_order_acquire);
   if (seq == flush_done_seq_.load(std::memory_order_relaxed)) return;
   const uint32_t what = flush_req_.exchange(0, std::memory_order_acq_rel);
-  if (what & kFlushTlb) flush_tlb();
+  if (what & kFlushTlb) flush_translations();
   if (what & kFlushIcache) flush_icache();
   flush_done_seq_.store(seq, std::memory_order_release);
 }

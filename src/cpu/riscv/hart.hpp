@@ -68,9 +68,9 @@ class HartHost {
  public:
   virtual ~HartHost() = default;
   virtual uint32_t hart_count() const = 0;
-  virtual Hart* hart(uint32_t id) = 0;                            // nullptr if out of range
-  virtual void request_stop(StopKind kind, int exit_code) = 0;   // SBI SRST / legacy shutdown
-  virtual bool stop_requested() const = 0;                       // harts return from run() when true
+  virtual Hart* hart(uint32_t id) = 0;                          // nullptr if out of range
+  virtual void request_stop(StopKind kind, int exit_code) = 0;  // SBI SRST / legacy shutdown
+  virtual bool stop_requested() const = 0;                      // harts return from run() when true
   virtual void sbi_console_write(std::span<const uint8_t> bytes) = 0;  // DBCN + legacy putchar
   virtual int sbi_console_read() = 0;                                  // legacy getchar: byte or -1
 };
@@ -193,8 +193,9 @@ class Hart {
   void set_priv(Priv p);
   const HartConfig& config() const { return config_; }
   HsmState hsm_state() const { return static_cast<HsmState>(hsm_state_.load()); }
-  // True while the hart waits in WFI (or in an SBI HSM suspend).
-  bool waiting_for_interrupt() const { return wfi_; }
+  // True while the hart waits in WFI or in an SBI HSM suspend. On the hart's
+  // own thread (or while it does not run).
+  bool waiting_for_interrupt() const { return wfi_ || hsm_state() == HsmState::kSuspended; }
   // Translates `vaddr` as the current privilege would for `access`, without
   // side effects (no A/D update, no trap): for debuggers and SBI helpers.
   std::optional<uint64_t> translate_debug(uint64_t vaddr, Access access);
@@ -241,8 +242,10 @@ class Hart {
   void service_attention();
   void service_flush_requests();
   void invalidate_fetch() { fetch_vpage_ = kInvalidTag; }
-  void on_context_change();  // priv/MPRV/MPP/SUM changed: pick TLB sets, re-check fetch
-  void flush_tlb();
+  void on_context_change();   // priv/MPRV/MPP/SUM changed: pick TLB sets, re-check fetch
+  void flush_tlb();           // every context (PMP changes, reset)
+  void flush_translations();  // the S/U contexts: satp, SFENCE.VMA (M-mode is bare)
+  void flush_translations(uint64_t vaddr);  // SFENCE.VMA of one address
   void flush_icache();
 
   // ---- CSRs (csr.cpp) ----
@@ -262,15 +265,13 @@ class Hart {
   uint8_t* atomic_ptr_slow(uint64_t vaddr, unsigned size, bool for_lr);
   Priv data_priv() const;
   // Translates one access that lies within a page; checks PMP for its bytes.
-  // `cacheable` tells whether PMP grants the access on the whole page.
-  Fault translate(uint64_t vaddr, unsigned size, Access access, bool update_ad, uint64_t& paddr,
-                  bool& cacheable);
-  Fault walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, uint64_t& paddr);
+  Fault translate(uint64_t vaddr, unsigned size, Access access, bool update_ad, Translation& out);
+  Fault walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, Translation& out);
   bool pmp_allows(uint64_t paddr, uint64_t size, Access access, Priv eff) const;
   bool pmp_allows_page(uint64_t ppage, Access access, Priv eff) const;
   bool is_bus_routed(uint64_t paddr, uint64_t size) const;
   uint8_t* ram_range(uint64_t paddr, uint64_t len) const;  // host pointer if all of it is RAM
-  uint8_t* ram_for_fast_path(uint64_t ppage) const;  // host page if a TLB entry may map it
+  uint8_t* ram_for_fast_path(uint64_t ppage) const;        // host page if a TLB entry may map it
   bool physical_read(uint64_t paddr, unsigned size, uint64_t& out);
   bool physical_write(uint64_t paddr, unsigned size, uint64_t value);
   void note_ram_store(uint64_t paddr);
@@ -294,8 +295,8 @@ class Hart {
   uint64_t chunk_budget_ = 0;
   uint64_t retired_base_ = 0;
   std::atomic<uint64_t> retired_published_{0};  // retired_base_, for other threads
-  TlbSet* data_tlb_;   // set used by loads/stores (follows MPRV/MPP/SUM)
-  TlbSet* fetch_tlb_;  // set used by instruction fetch (follows priv)
+  TlbSet* data_tlb_;                            // set used by loads/stores (follows MPRV/MPP/SUM)
+  TlbSet* fetch_tlb_;                           // set used by instruction fetch (follows priv)
 
   // ---- CSR state ----
   uint64_t mstatus_ = 0;  // SD, UXL and SXL are computed on read
@@ -328,8 +329,8 @@ class Hart {
   std::atomic<uint32_t> hsm_state_{static_cast<uint32_t>(HsmState::kStarted)};
   std::atomic<uint64_t> hsm_start_addr_{0}, hsm_start_opaque_{0};
   std::atomic<bool> hsm_start_published_{false};  // start_addr/opaque are ready
-  std::atomic<uint32_t> attention_{0};  // something asynchronous needs servicing
-  std::atomic<uint32_t> wake_seq_{0};   // futex word for sleeping
+  std::atomic<uint32_t> attention_{0};            // something asynchronous needs servicing
+  std::atomic<uint32_t> wake_seq_{0};             // futex word for sleeping
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> idle_{true};  // not executing instructions (see flush_completed)
   std::atomic<uint32_t> flush_req_{0};
@@ -369,6 +370,25 @@ inline bool Hart::store(uint64_t vaddr, T value) {
   uint64_t raw = 0;
   std::memcpy(&raw, &value, sizeof(T));
   return store_slow(vaddr, sizeof(T), raw);
+}
+
+inline bool Hart::fp_check(const DecodedInsn& d) {
+  if ((mstatus_ & csr::mstatus::kFS) == 0) [[unlikely]] {
+    raise_illegal(d);
+    return false;
+  }
+  return true;
+}
+
+inline bool Hart::fp_check_rm(const DecodedInsn& d, unsigned& rm_out) {
+  if (!fp_check(d)) return false;
+  const unsigned rm = d.rm == 7 ? frm : d.rm;
+  if (rm > 4) [[unlikely]] {
+    raise_illegal(d);
+    return false;
+  }
+  rm_out = rm;
+  return true;
 }
 
 inline uint8_t* Hart::atomic_ptr(uint64_t vaddr, unsigned size, bool for_lr) {

@@ -61,14 +61,13 @@ void Hart::exec_page_straddling(Hart& h, const DecodedInsn&) {
 }
 
 bool Hart::fetch_parcel(uint64_t vaddr, uint16_t& out) {
-  uint64_t paddr;
-  bool cacheable;
-  const Fault f = translate(vaddr, 2, Access::kFetch, true, paddr, cacheable);
+  Translation t;
+  const Fault f = translate(vaddr, 2, Access::kFetch, true, t);
   if (f != Fault::kNone) {
     raise_fault(Access::kFetch, f, vaddr);
     return false;
   }
-  const uint8_t* host = ram_range(paddr, 2);
+  const uint8_t* host = ram_range(t.paddr, 2);
   if (host == nullptr) {
     raise_fault(Access::kFetch, Fault::kAccess, vaddr);
     return false;
@@ -95,7 +94,7 @@ Hart::FetchStatus Hart::enter_fetch_page() {
   take_pending_interrupt();
 
   const uint64_t vpage = pc & ~kPageOffsetMask;
-  TlbEntry& e = fetch_tlb_->entries[static_cast<unsigned>(Access::kFetch)][tlb_index(pc)];
+  const TlbEntry& e = fetch_tlb_->entries[static_cast<unsigned>(Access::kFetch)][tlb_index(pc)];
   uint64_t ppage;
   const uint8_t* host;
   bool cacheable = true;
@@ -103,13 +102,13 @@ Hart::FetchStatus Hart::enter_fetch_page() {
     ppage = e.ppage;
     host = reinterpret_cast<const uint8_t*>(e.addend + vpage);
   } else {
-    uint64_t paddr;
-    const Fault f = translate(pc, 2, Access::kFetch, true, paddr, cacheable);
+    Translation t;
+    const Fault f = translate(pc, 2, Access::kFetch, true, t);
     if (f != Fault::kNone) {
       raise_fault(Access::kFetch, f, pc);
       return FetchStatus::kTrapped;
     }
-    ppage = paddr & ~kPageOffsetMask;
+    ppage = t.paddr & ~kPageOffsetMask;
     // Code runs from RAM only (instruction fetch from MMIO is an access
     // fault); HTIF ranges route data accesses to the bus, but fetches read RAM.
     host = ram_range(ppage, kPageSize);
@@ -117,16 +116,15 @@ Hart::FetchStatus Hart::enter_fetch_page() {
       raise_fault(Access::kFetch, Fault::kAccess, pc);
       return FetchStatus::kTrapped;
     }
+    cacheable = t.cacheable;
     if (cacheable) {
-      e.tag = vpage;
-      e.addend = reinterpret_cast<uintptr_t>(host) - vpage;
-      e.ppage = ppage;
+      fetch_tlb_->fill(Access::kFetch, pc, reinterpret_cast<uintptr_t>(host), ppage, t.leaf_mask);
     } else {
       // A PMP boundary inside this page: check the whole instruction here,
       // and come back through this path for the next one.
       const uint64_t offset = pc & kPageOffsetMask;
       if (!is_compressed(read_parcel(host + offset)) && offset != kPageSize - 2 &&
-          !pmp_allows(paddr, 4, Access::kFetch, priv)) {
+          !pmp_allows(t.paddr, 4, Access::kFetch, priv)) {
         raise_fault(Access::kFetch, Fault::kAccess, pc);
         return FetchStatus::kTrapped;
       }
@@ -295,7 +293,8 @@ void Hart::sleep_until_woken(uint64_t deadline_ticks) {
                      ((wfi_ || hsm_state() == HsmState::kSuspended) && wakeup_pending());
   if (!ready) {
     const uint64_t now_ns = GuestClock::host_ns();
-    uint64_t until_ns = deadline_ticks == UINT64_MAX ? UINT64_MAX : clock_.host_ns_at(deadline_ticks);
+    uint64_t until_ns =
+        deadline_ticks == UINT64_MAX ? UINT64_MAX : clock_.host_ns_at(deadline_ticks);
     until_ns = std::min(until_ns, now_ns + kMaxSleepNs);
     if (until_ns > now_ns) {
       timespec abs;

@@ -95,7 +95,7 @@ bool Hart::pmp_allows_page(uint64_t ppage, Access access, Priv eff) const {
 
 // ---- Page walk ----
 
-Fault Hart::walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, uint64_t& paddr) {
+Fault Hart::walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, Translation& out) {
   const unsigned levels = static_cast<unsigned>(satp_ >> satp::kModeShift) - 5;  // 3, 4, 5
   const unsigned va_bits = 12 + 9 * levels;
   // The upper bits must be a sign extension of the top VA bit.
@@ -117,8 +117,9 @@ Fault Hart::walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, uint64
       if (!pmp_allows(pte_addr, 8, Access::kLoad, Priv::kSupervisor)) return Fault::kAccess;
       uint8_t* host = is_bus_routed(pte_addr, 8) ? nullptr : ram_range(pte_addr, 8);
       if (host == nullptr) return Fault::kAccess;
-      std::atomic_ref<uint64_t> pte_ref(*reinterpret_cast<uint64_t*>(host));
-      uint64_t pte = pte_ref.load(std::memory_order_acquire);
+      // __atomic builtins rather than std::atomic_ref: libc++ 16 (fuzz builds) lacks it.
+      uint64_t* pte_ptr = reinterpret_cast<uint64_t*>(host);
+      uint64_t pte = __atomic_load_n(pte_ptr, __ATOMIC_ACQUIRE);
 
       if (!(pte & pte::kV) || ((pte & pte::kW) && !(pte & pte::kR))) return Fault::kPage;
       if (pte & pte::kHighBits) return Fault::kPage;
@@ -157,12 +158,14 @@ Fault Hart::walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, uint64
       if ((pte & need) != need && update_ad) {
         // The PTE must be writable memory for the hardware update.
         if (!pmp_allows(pte_addr, 8, Access::kStore, Priv::kSupervisor)) return Fault::kAccess;
-        if (!pte_ref.compare_exchange_strong(pte, pte | need, std::memory_order_acq_rel)) {
+        if (!__atomic_compare_exchange_n(pte_ptr, &pte, pte | need, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE)) {
           goto restart;
         }
       }
       const uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
-      paddr = (ppn * kPageSize & ~offset_mask) | (vaddr & offset_mask);
+      out.paddr = (ppn * kPageSize & ~offset_mask) | (vaddr & offset_mask);
+      out.leaf_mask = ~offset_mask;
       return Fault::kNone;
     }
     return Fault::kPage;  // unreachable: level 0 pointers fault above
@@ -172,24 +175,24 @@ Fault Hart::walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, uint64
 }
 
 Fault Hart::translate(uint64_t vaddr, unsigned size, Access access, bool update_ad,
-                      uint64_t& paddr, bool& cacheable) {
+                      Translation& out) {
   const Priv eff = access == Access::kFetch ? priv : data_priv();
   if (eff == Priv::kMachine || (satp_ >> satp::kModeShift) == satp::kModeBare) {
-    paddr = vaddr;
+    out.paddr = vaddr;
+    out.leaf_mask = ~kPageOffsetMask;
   } else {
-    const Fault f = walk(vaddr, access, eff, update_ad, paddr);
+    const Fault f = walk(vaddr, access, eff, update_ad, out);
     if (f != Fault::kNone) return f;
   }
-  if (!pmp_allows(paddr, size, access, eff)) return Fault::kAccess;
-  cacheable = pmp_allows_page(paddr & ~kPageOffsetMask, access, eff);
+  if (!pmp_allows(out.paddr, size, access, eff)) return Fault::kAccess;
+  out.cacheable = pmp_allows_page(out.paddr & ~kPageOffsetMask, access, eff);
   return Fault::kNone;
 }
 
 std::optional<uint64_t> Hart::translate_debug(uint64_t vaddr, Access access) {
-  uint64_t paddr;
-  bool cacheable;
-  if (translate(vaddr, 1, access, false, paddr, cacheable) != Fault::kNone) return std::nullopt;
-  return paddr;
+  Translation t;
+  if (translate(vaddr, 1, access, false, t) != Fault::kNone) return std::nullopt;
+  return t.paddr;
 }
 
 // ---- Physical accesses ----
@@ -236,7 +239,8 @@ bool Hart::physical_write(uint64_t paddr, unsigned size, uint64_t value) {
   if (is_power_of_two(size) && (paddr & (size - 1)) == 0) {
     ok = bus_.write(paddr, size, value);
   } else {
-    for (unsigned i = 0; i < size && ok; ++i) ok = bus_.write(paddr + i, 1, (value >> (8 * i)) & 0xff);
+    for (unsigned i = 0; i < size && ok; ++i)
+      ok = bus_.write(paddr + i, 1, (value >> (8 * i)) & 0xff);
   }
   // A device write may have changed this hart's interrupt or timer state
   // (PLIC, ACLINT): re-evaluate before the next instruction.
@@ -257,30 +261,29 @@ void Hart::note_ram_store(uint64_t paddr) {
 
 bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
   const uint64_t offset = vaddr & kPageOffsetMask;
-  uint64_t paddr;
-  bool cacheable = false;
+  Translation t;
   if (offset + size > kPageSize) {
     // Crossing a page: translate both parts before touching anything, and
     // report a fault at the first byte of the part that faulted.
     const unsigned first = static_cast<unsigned>(kPageSize - offset);
     const uint64_t vaddr2 = vaddr + first;
-    uint64_t paddr2;
-    Fault f = translate(vaddr, first, Access::kLoad, true, paddr, cacheable);
+    Translation t2;
+    Fault f = translate(vaddr, first, Access::kLoad, true, t);
     if (f != Fault::kNone) {
       raise_fault(Access::kLoad, f, vaddr);
       return false;
     }
-    f = translate(vaddr2, size - first, Access::kLoad, true, paddr2, cacheable);
+    f = translate(vaddr2, size - first, Access::kLoad, true, t2);
     if (f != Fault::kNone) {
       raise_fault(Access::kLoad, f, vaddr2);
       return false;
     }
     uint64_t lo, hi;
-    if (!physical_read(paddr, first, lo)) {
+    if (!physical_read(t.paddr, first, lo)) {
       raise_fault(Access::kLoad, Fault::kAccess, vaddr);
       return false;
     }
-    if (!physical_read(paddr2, size - first, hi)) {
+    if (!physical_read(t2.paddr, size - first, hi)) {
       raise_fault(Access::kLoad, Fault::kAccess, vaddr2);
       return false;
     }
@@ -288,23 +291,21 @@ bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
     return true;
   }
 
-  const Fault f = translate(vaddr, size, Access::kLoad, true, paddr, cacheable);
+  const Fault f = translate(vaddr, size, Access::kLoad, true, t);
   if (f != Fault::kNone) {
     raise_fault(Access::kLoad, f, vaddr);
     return false;
   }
-  if (cacheable) {
-    if (uint8_t* host = ram_for_fast_path(paddr & ~kPageOffsetMask)) {
-      TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kLoad)][tlb_index(vaddr)];
-      e.tag = vaddr & ~kPageOffsetMask;
-      e.addend = reinterpret_cast<uintptr_t>(host) - e.tag;
-      e.ppage = paddr & ~kPageOffsetMask;
+  const uint64_t ppage = t.paddr & ~kPageOffsetMask;
+  if (t.cacheable) {
+    if (uint8_t* host = ram_for_fast_path(ppage)) {
+      data_tlb_->fill(Access::kLoad, vaddr, reinterpret_cast<uintptr_t>(host), ppage, t.leaf_mask);
       out = 0;
       std::memcpy(&out, host + offset, size);
       return true;
     }
   }
-  if (!physical_read(paddr, size, out)) {
+  if (!physical_read(t.paddr, size, out)) {
     raise_fault(Access::kLoad, Fault::kAccess, vaddr);
     return false;
   }
@@ -313,54 +314,50 @@ bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
 
 bool Hart::store_slow(uint64_t vaddr, unsigned size, uint64_t value) {
   const uint64_t offset = vaddr & kPageOffsetMask;
-  uint64_t paddr;
-  bool cacheable = false;
+  Translation t;
   if (offset + size > kPageSize) {
     const unsigned first = static_cast<unsigned>(kPageSize - offset);
     const uint64_t vaddr2 = vaddr + first;
-    uint64_t paddr2;
-    Fault f = translate(vaddr, first, Access::kStore, true, paddr, cacheable);
+    Translation t2;
+    Fault f = translate(vaddr, first, Access::kStore, true, t);
     if (f != Fault::kNone) {
       raise_fault(Access::kStore, f, vaddr);
       return false;
     }
-    f = translate(vaddr2, size - first, Access::kStore, true, paddr2, cacheable);
+    f = translate(vaddr2, size - first, Access::kStore, true, t2);
     if (f != Fault::kNone) {
       raise_fault(Access::kStore, f, vaddr2);
       return false;
     }
-    if (!physical_write(paddr, first, value)) {
+    if (!physical_write(t.paddr, first, value)) {
       raise_fault(Access::kStore, Fault::kAccess, vaddr);
       return false;
     }
-    if (!physical_write(paddr2, size - first, value >> (8 * first))) {
+    if (!physical_write(t2.paddr, size - first, value >> (8 * first))) {
       raise_fault(Access::kStore, Fault::kAccess, vaddr2);
       return false;
     }
     return true;
   }
 
-  const Fault f = translate(vaddr, size, Access::kStore, true, paddr, cacheable);
+  const Fault f = translate(vaddr, size, Access::kStore, true, t);
   if (f != Fault::kNone) {
     raise_fault(Access::kStore, f, vaddr);
     return false;
   }
-  const uint64_t ppage = paddr & ~kPageOffsetMask;
-  if (cacheable) {
+  const uint64_t ppage = t.paddr & ~kPageOffsetMask;
+  if (t.cacheable) {
     if (uint8_t* host = ram_for_fast_path(ppage)) {
       std::memcpy(host + offset, &value, size);
       note_ram_store(ppage);
       // The page holds no cached code now: later stores may take the fast
       // path until some hart decodes code from it again (which flushes the
       // store TLBs of every hart through the code epoch).
-      TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(Access::kStore)][tlb_index(vaddr)];
-      e.tag = vaddr & ~kPageOffsetMask;
-      e.addend = reinterpret_cast<uintptr_t>(host) - e.tag;
-      e.ppage = ppage;
+      data_tlb_->fill(Access::kStore, vaddr, reinterpret_cast<uintptr_t>(host), ppage, t.leaf_mask);
       return true;
     }
   }
-  if (!physical_write(paddr, size, value)) {
+  if (!physical_write(t.paddr, size, value)) {
     raise_fault(Access::kStore, Fault::kAccess, vaddr);
     return false;
   }
@@ -373,30 +370,28 @@ uint8_t* Hart::atomic_ptr_slow(uint64_t vaddr, unsigned size, bool for_lr) {
     raise_exception(for_lr ? exc::kLoadMisaligned : exc::kStoreMisaligned, vaddr);
     return nullptr;
   }
-  uint64_t paddr;
-  bool cacheable = false;
-  const Fault f = translate(vaddr, size, access, true, paddr, cacheable);
+  Translation t;
+  const Fault f = translate(vaddr, size, access, true, t);
   if (f != Fault::kNone) {
     raise_fault(access, f, vaddr);
     return nullptr;
   }
   // Atomics need host memory: MMIO (and HTIF ranges) cannot do them.
-  uint8_t* host = is_bus_routed(paddr, size) ? nullptr : ram_range(paddr, size);
+  uint8_t* host = is_bus_routed(t.paddr, size) ? nullptr : ram_range(t.paddr, size);
   if (host == nullptr) {
     raise_fault(access, Fault::kAccess, vaddr);
     return nullptr;
   }
-  const uint64_t ppage = paddr & ~kPageOffsetMask;
+  const uint64_t ppage = t.paddr & ~kPageOffsetMask;
   if (!for_lr) {
     // The caller writes after we return; invalidating first is the best we
     // can do (cross-modifying code needs FENCE.I anyway).
     note_ram_store(ppage);
   }
-  if (cacheable && ram_for_fast_path(ppage) != nullptr) {
-    TlbEntry& e = data_tlb_->entries[static_cast<unsigned>(access)][tlb_index(vaddr)];
-    e.tag = vaddr & ~kPageOffsetMask;
-    e.addend = reinterpret_cast<uintptr_t>(host - (paddr - ppage)) - e.tag;
-    e.ppage = ppage;
+  if (t.cacheable) {
+    if (uint8_t* host_page = ram_for_fast_path(ppage)) {
+      data_tlb_->fill(access, vaddr, reinterpret_cast<uintptr_t>(host_page), ppage, t.leaf_mask);
+    }
   }
   return host;
 }

@@ -156,7 +156,7 @@ int64_t Sbi::remote_flush(Hart& h, uint64_t mask, uint64_t base, uint32_t what) 
   };
   const int64_t status = for_each_hart(h, mask, base, [&](Hart& t) {
     if (&t == &h) {
-      if (what & Hart::kFlushTlb) h.flush_tlb();
+      if (what & Hart::kFlushTlb) h.flush_translations();
       if (what & Hart::kFlushIcache) h.flush_icache();
       return;
     }
@@ -347,13 +347,11 @@ bool Sbi::legacy(Hart& h, uint64_t eid) {
       h.mip_async_.fetch_and(~csr::ip::kSSIP);
       break;
     case ext::kLegacySendIpi:
-      result = read_legacy_mask(h, a0, mask, base) ? send_ipi(h, mask, base)
-                                                   : err::kInvalidAddress;
+      result = read_legacy_mask(h, a0, mask, base) ? send_ipi(h, mask, base) : err::kInvalidAddress;
       break;
     case ext::kLegacyRemoteFenceI:
-      result = read_legacy_mask(h, a0, mask, base)
-                   ? remote_flush(h, mask, base, Hart::kFlushIcache)
-                   : err::kInvalidAddress;
+      result = read_legacy_mask(h, a0, mask, base) ? remote_flush(h, mask, base, Hart::kFlushIcache)
+                                                   : err::kInvalidAddress;
       break;
     case ext::kLegacyRemoteSfenceVma:
     case ext::kLegacyRemoteSfenceVmaAsid:

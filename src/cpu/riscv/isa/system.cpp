@@ -67,8 +67,7 @@ struct SystemInsns {
   }
 
   static void sret(Hart& h, const DecodedInsn& d) {
-    if (h.priv == Priv::kUser ||
-        (h.priv == Priv::kSupervisor && (h.mstatus_ & mstatus::kTSR))) {
+    if (h.priv == Priv::kUser || (h.priv == Priv::kSupervisor && (h.mstatus_ & mstatus::kTSR))) {
       return h.raise_illegal(d);
     }
     uint64_t s = h.mstatus_;
@@ -84,8 +83,7 @@ struct SystemInsns {
 
   static void wfi(Hart& h, const DecodedInsn& d) {
     // Illegal in U-mode (S-mode exists), and below M when TW is set.
-    if (h.priv == Priv::kUser ||
-        (h.priv == Priv::kSupervisor && (h.mstatus_ & mstatus::kTW))) {
+    if (h.priv == Priv::kUser || (h.priv == Priv::kSupervisor && (h.mstatus_ & mstatus::kTW))) {
       return h.raise_illegal(d);
     }
     h.pc += d.len;
@@ -98,13 +96,16 @@ struct SystemInsns {
   }
 
   static void sfence_vma(Hart& h, const DecodedInsn& d) {
-    if (h.priv == Priv::kUser ||
-        (h.priv == Priv::kSupervisor && (h.mstatus_ & mstatus::kTVM))) {
+    if (h.priv == Priv::kUser || (h.priv == Priv::kSupervisor && (h.mstatus_ & mstatus::kTVM))) {
       return h.raise_illegal(d);
     }
-    // Every variant (address, ASID) flushes everything: TLB entries are
-    // per 4 KiB page even for superpages, and ASIDs are not implemented.
-    h.flush_tlb();
+    // ASIDs are not implemented (ASIDLEN = 0): rs2 is ignored. With rs1 =
+    // x0 every translation goes; otherwise those under the leaf of x[rs1].
+    if (d.rs1 == 0) {
+      h.flush_translations();
+    } else {
+      h.flush_translations(h.x[d.rs1]);
+    }
     h.pc += d.len;
   }
 

@@ -1,0 +1,3 @@
+// Sv57 page tables: see vm.inc.
+#define VM_LEVELS 5
+#include "vm.inc"
