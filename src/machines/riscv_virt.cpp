@@ -269,7 +269,11 @@ Result<void> RiscvVirt::load_images() {
   } else {
     auto image = boot::parse_riscv_image(*kernel);
     if (!image) return std::unexpected(image.error());
-    const uint64_t load = kernel_base + image->text_offset;
+    // Alone, the kernel goes text_offset above the start of RAM. Behind
+    // firmware it goes at the first 2 MiB boundary above the firmware, as
+    // QEMU does: fw_jump jumps to that fixed address (0x80200000).
+    const uint64_t load =
+        config_.firmware_path.empty() ? kRamBase + image->text_offset : kernel_base;
     if (load + image->image_size > dtb_addr_) {
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("kernel '{}' ({} MiB) does not fit in guest RAM: give more "

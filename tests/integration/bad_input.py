@@ -12,8 +12,10 @@ import tempfile
 
 def fake_image(path, size, image_size=0):
     """A file with a valid RISC-V Image header (text_offset 2 MiB)."""
-    header = struct.pack("<IIQQQIIQQQ", 0, 0, 0x200000, image_size, 0, 2, 0, 0,
-                         0x5643534952, 0) + b"RSC\x05" + b"\0" * 4
+    # code0, code1, text_offset, image_size, flags, version, res1, res2,
+    # magic "RISCV\0\0\0", magic2 "RSC\x05", res3
+    header = struct.pack("<IIQQQIIQQ", 0, 0, 0x200000, image_size, 0, 2, 0, 0,
+                         0x5643534952) + b"RSC\x05" + b"\0" * 4
     assert len(header) == 64
     with open(path, "wb") as f:
         f.write(header)
@@ -49,7 +51,7 @@ def main():
         ("kernel larger than RAM", run + ["--kernel", big, "--memory", "16M"], "--memory"),
         ("missing initrd", run + ["--kernel", image, "--initrd", os.path.join(tmp, "nope.cpio")],
          "initrd"),
-        ("bad serial", run + ["--kernel", image, "--serial", "tcp:1234"], "--serial"),
+        ("bad serial", [vireo, "run", "--kernel", image, "--serial", "tcp:1234"], "stdio, null or file=PATH"),
         ("bad arch", run + ["--kernel", image, "--arch", "mips"], "--arch"),
         ("unknown option", [vireo, "run", "--frobnicate"], "frobnicate"),
     ]
