@@ -91,12 +91,8 @@ Result<void> RiscvVirt::build() {
       case BootMode::kLinuxBuiltinSbi:
         // Like OpenSBI: the boot hart enters the kernel in S-mode, the others
         // wait for SBI HSM hart_start.
-        if (i == 0) {
-          h.reset(entry_, riscv::Priv::kSupervisor, i, dtb_addr_, 0);
-        } else {
-          h.reset(entry_, riscv::Priv::kSupervisor, i, dtb_addr_, 0);
-          h.set_hsm_stopped();
-        }
+        h.reset(entry_, riscv::Priv::kSupervisor, i, dtb_addr_, 0);
+        if (i != 0) h.set_hsm_stopped();
         break;
       case BootMode::kFirmware:
         h.reset(entry_, riscv::Priv::kMachine, i, dtb_addr_, fw_dynamic_info_);
