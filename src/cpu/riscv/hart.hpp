@@ -258,6 +258,12 @@ class Hart {
   uint64_t read_counter(bool cycle) const;
   void write_counter(bool cycle, uint64_t value);
   uint64_t retired() const { return retired_base_ + (chunk_budget_ - budget_left_); }
+  // The value CSRRS/CSRRC modify, given what csr_read returned: for mip,
+  // only the software-writable SEIP bit takes part (not the PLIC line).
+  uint64_t csr_modify_base(uint16_t csr, uint64_t read_value) const {
+    if (csr != csr::kMip) return read_value;
+    return (read_value & ~csr::ip::kSEIP) | (mip_sw_ & csr::ip::kSEIP);
+  }
 
   // ---- MMU (mmu.cpp) ----
   bool load_slow(uint64_t vaddr, unsigned size, uint64_t& out);

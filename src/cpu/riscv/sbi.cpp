@@ -132,7 +132,10 @@ int64_t Sbi::for_each_hart(Hart& h, uint64_t mask, uint64_t base, Fn fn) {
 }
 
 int64_t Sbi::send_ipi(Hart& h, uint64_t mask, uint64_t base) {
-  return for_each_hart(h, mask, base, [](Hart& t) { t.set_interrupt_pending(irq::kSSI, true); });
+  return for_each_hart(h, mask, base, [&h](Hart& t) {
+    t.set_interrupt_pending(irq::kSSI, true);
+    if (&t == &h) h.invalidate_fetch();  // a self-IPI is taken right after the ECALL
+  });
 }
 
 int64_t Sbi::remote_flush(Hart& h, uint64_t mask, uint64_t base, uint32_t what) {

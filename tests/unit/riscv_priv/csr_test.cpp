@@ -82,6 +82,20 @@ TEST_F(CsrTest, SieAndSipThroughMideleg) {
   EXPECT_EQ(csr(kMip), ip::kMEIP) << "MEIP is not writable";
 }
 
+TEST_F(CsrTest, ReadModifyWriteOfMipKeepsSeipLineOut) {
+  // csrs mip, SSIP while the PLIC drives SEIP: the line must not be latched
+  // into the software SEIP bit (OpenSBI does exactly this for IPIs).
+  hart().set_interrupt_pending(irq::kSEI, true);
+  hart().x[kT0] = ip::kSSIP;
+  code(kCode, {enc::csrrs(kA0, kMip, kT0), enc::csrrc(kA1, kMip, kT0), enc::jal_self()});
+  hart().pc = kCode;
+  run(2);
+  EXPECT_EQ(hart().x[kA0], ip::kSEIP) << "the read shows the line";
+  EXPECT_EQ(hart().x[kA1], ip::kSEIP | ip::kSSIP);
+  hart().set_interrupt_pending(irq::kSEI, false);
+  EXPECT_EQ(csr(kMip), 0u);
+}
+
 TEST_F(CsrTest, StipWritableOnlyWithoutSstc) {
   set_csr(kMip, ip::kSTIP);
   EXPECT_EQ(csr(kMip) & ip::kSTIP, ip::kSTIP);

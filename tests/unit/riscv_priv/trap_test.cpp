@@ -269,5 +269,25 @@ TEST_F(TrapTest, WfiSleepsUntilTimerOnHartThread) {
   EXPECT_EQ(csr(kMepc), kCode + 4);
 }
 
+TEST_F(TrapTest, InterruptFromAnotherThreadWakesWfi) {
+  set_csr(kMie, ip::kMSIP);
+  set_csr(kMstatus, mstatus::kMIE);
+  code(kCode, {enc::kWfi, enc::jal_self()});
+  hart().pc = kCode;
+  ASSERT_EQ(run(10), 1u);
+  std::thread t([&] { hart().run(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(hart().instret(), 1u) << "asleep, not spinning";
+  hart().set_interrupt_pending(irq::kMSI, true);  // as the ACLINT would, from its thread
+  for (int i = 0; i < 5000 && hart().instret() < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  host_.stop = true;
+  hart().kick();
+  t.join();
+  EXPECT_EQ(csr(kMcause), kInterruptBit | irq::kMSI);
+  EXPECT_EQ(csr(kMepc), kCode + 4);
+}
+
 }  // namespace
 }  // namespace vireo::riscv::test

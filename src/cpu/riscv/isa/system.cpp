@@ -34,7 +34,8 @@ struct SystemInsns {
     uint64_t old;
     if (!h.csr_read(csr, old)) return h.raise_illegal(d);
     if (d.rs1 != 0) {
-      const uint64_t next = kSet ? (old | src) : (old & ~src);
+      const uint64_t base = h.csr_modify_base(csr, old);
+      const uint64_t next = kSet ? (base | src) : (base & ~src);
       if (!h.csr_write(csr, next)) return h.raise_illegal(d);
     }
     h.x[d.rd] = old;
