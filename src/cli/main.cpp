@@ -177,10 +177,10 @@ int main(int argc, char** argv) {
   if (!status) fail(status.error().message);
   if (!status->message.empty()) std::fprintf(stderr, "vireo: %s\n", status->message.c_str());
   if (stats) {
-    std::fprintf(stderr, "vireo: stats: instret=%llu seconds=%.3f mips=%.1f\n",
-                 static_cast<unsigned long long>(status->instret), status->seconds,
-                 status->seconds > 0 ? static_cast<double>(status->instret) / status->seconds / 1e6
-                                     : 0.0);
+    std::fprintf(
+        stderr, "vireo: stats: instret=%llu seconds=%.3f mips=%.1f\n",
+        static_cast<unsigned long long>(status->instret), status->seconds,
+        status->seconds > 0 ? static_cast<double>(status->instret) / status->seconds / 1e6 : 0.0);
   }
   return status->code;
 }

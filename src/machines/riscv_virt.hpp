@@ -45,9 +45,9 @@ struct RiscvVirtConfig {
 // How a run ended.
 struct ExitStatus {
   int code = 0;
-  std::string message;  // shown to the user when not empty
-  uint64_t instret = 0;   // instructions retired by all harts
-  double seconds = 0;     // wall time the guest ran
+  std::string message;   // shown to the user when not empty
+  uint64_t instret = 0;  // instructions retired by all harts
+  double seconds = 0;    // wall time the guest ran
 };
 
 class RiscvVirt final : public riscv::HartHost {
