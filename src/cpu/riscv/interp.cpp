@@ -158,20 +158,43 @@ Hart::FetchStatus Hart::enter_fetch_page() {
 // ---- Execution loops ----
 
 void Hart::execute_fast() {
+  // pc, the decoded-instruction pointer and the budget live in locals so the
+  // sequential path does not go through memory. budget_left_ is stored before
+  // every handler call (retired() reads it); a handler that leaves pc anywhere
+  // but the next instruction, or invalidates the fetch page, sends us back
+  // through the reload below.
+  uint64_t budget = budget_left_;
   for (;;) {
-    if ((pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {
+    uint64_t cur = pc;
+    if ((cur & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {
+      budget_left_ = budget;
       const FetchStatus s = enter_fetch_page();
       if (s == FetchStatus::kExit) return;
       if (s == FetchStatus::kTrapped) {
         // A fetch fault counts against the budget, so a trap vector that
         // itself faults cannot spin forever inside one chunk.
-        if (--budget_left_ == 0) return;
+        budget_left_ = --budget;
+        if (budget == 0) return;
         continue;
       }
+      cur = pc;
     }
-    const DecodedInsn& d = fetch_insns_[(pc & kPageOffsetMask) >> 1];
-    d.exec(*this, d);
-    if (--budget_left_ == 0) return;
+    const DecodedInsn* dp = &fetch_insns_[(cur & kPageOffsetMask) >> 1];
+    for (;;) {
+      const DecodedInsn& d = *dp;
+      const uint64_t len = d.len;
+      const uint64_t next = cur + len;
+      budget_left_ = budget;
+      d.exec(*this, d);
+      if (--budget == 0) {
+        budget_left_ = 0;
+        return;
+      }
+      // Sequential and still on the cached page: advance without reloading.
+      if (pc != next || (next & ~kPageOffsetMask) != fetch_vpage_) break;
+      dp += len >> 1;
+      cur = next;
+    }
   }
 }
 
