@@ -267,6 +267,7 @@ class Hart {
 
   // ---- MMU (mmu.cpp) ----
   bool load_slow(uint64_t vaddr, unsigned size, uint64_t& out);
+  bool translate_split(uint64_t vaddr, unsigned size, Access access, SplitTranslation& out);
   bool store_slow(uint64_t vaddr, unsigned size, uint64_t value);
   uint8_t* atomic_ptr_slow(uint64_t vaddr, unsigned size, bool for_lr);
   Priv data_priv() const;

@@ -259,35 +259,40 @@ void Hart::note_ram_store(uint64_t paddr) {
 
 // ---- Load/store slow paths ----
 
+// A page-crossing access: translates both parts before touching anything, and
+// raises the fault at the first byte of the part that faulted.
+bool Hart::translate_split(uint64_t vaddr, unsigned size, Access access, SplitTranslation& out) {
+  out.first = static_cast<unsigned>(kPageSize - (vaddr & kPageOffsetMask));
+  out.vaddr2 = vaddr + out.first;
+  Fault f = translate(vaddr, out.first, access, true, out.lo);
+  if (f != Fault::kNone) {
+    raise_fault(access, f, vaddr);
+    return false;
+  }
+  f = translate(out.vaddr2, size - out.first, access, true, out.hi);
+  if (f != Fault::kNone) {
+    raise_fault(access, f, out.vaddr2);
+    return false;
+  }
+  return true;
+}
+
 bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
   const uint64_t offset = vaddr & kPageOffsetMask;
   Translation t;
   if (offset + size > kPageSize) {
-    // Crossing a page: translate both parts before touching anything, and
-    // report a fault at the first byte of the part that faulted.
-    const unsigned first = static_cast<unsigned>(kPageSize - offset);
-    const uint64_t vaddr2 = vaddr + first;
-    Translation t2;
-    Fault f = translate(vaddr, first, Access::kLoad, true, t);
-    if (f != Fault::kNone) {
-      raise_fault(Access::kLoad, f, vaddr);
-      return false;
-    }
-    f = translate(vaddr2, size - first, Access::kLoad, true, t2);
-    if (f != Fault::kNone) {
-      raise_fault(Access::kLoad, f, vaddr2);
-      return false;
-    }
+    SplitTranslation s;
+    if (!translate_split(vaddr, size, Access::kLoad, s)) return false;
     uint64_t lo, hi;
-    if (!physical_read(t.paddr, first, lo)) {
+    if (!physical_read(s.lo.paddr, s.first, lo)) {
       raise_fault(Access::kLoad, Fault::kAccess, vaddr);
       return false;
     }
-    if (!physical_read(t2.paddr, size - first, hi)) {
-      raise_fault(Access::kLoad, Fault::kAccess, vaddr2);
+    if (!physical_read(s.hi.paddr, size - s.first, hi)) {
+      raise_fault(Access::kLoad, Fault::kAccess, s.vaddr2);
       return false;
     }
-    out = lo | (hi << (8 * first));
+    out = lo | (hi << (8 * s.first));
     return true;
   }
 
@@ -316,25 +321,14 @@ bool Hart::store_slow(uint64_t vaddr, unsigned size, uint64_t value) {
   const uint64_t offset = vaddr & kPageOffsetMask;
   Translation t;
   if (offset + size > kPageSize) {
-    const unsigned first = static_cast<unsigned>(kPageSize - offset);
-    const uint64_t vaddr2 = vaddr + first;
-    Translation t2;
-    Fault f = translate(vaddr, first, Access::kStore, true, t);
-    if (f != Fault::kNone) {
-      raise_fault(Access::kStore, f, vaddr);
-      return false;
-    }
-    f = translate(vaddr2, size - first, Access::kStore, true, t2);
-    if (f != Fault::kNone) {
-      raise_fault(Access::kStore, f, vaddr2);
-      return false;
-    }
-    if (!physical_write(t.paddr, first, value)) {
+    SplitTranslation s;
+    if (!translate_split(vaddr, size, Access::kStore, s)) return false;
+    if (!physical_write(s.lo.paddr, s.first, value)) {
       raise_fault(Access::kStore, Fault::kAccess, vaddr);
       return false;
     }
-    if (!physical_write(t2.paddr, size - first, value >> (8 * first))) {
-      raise_fault(Access::kStore, Fault::kAccess, vaddr2);
+    if (!physical_write(s.hi.paddr, size - s.first, value >> (8 * s.first))) {
+      raise_fault(Access::kStore, Fault::kAccess, s.vaddr2);
       return false;
     }
     return true;

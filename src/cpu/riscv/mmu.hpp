@@ -118,4 +118,11 @@ struct Translation {
   bool cacheable = false;                 // PMP grants the access on the whole 4 KiB page
 };
 
+// The two parts of an access that crosses a page boundary.
+struct SplitTranslation {
+  unsigned first = 0;   // bytes in the first page
+  uint64_t vaddr2 = 0;  // virtual address of the second part
+  Translation lo, hi;
+};
+
 }  // namespace vireo::riscv
