@@ -70,27 +70,9 @@ bool Hart::pmp_allows(uint64_t paddr, uint64_t size, Access access, Priv eff) co
 }
 
 bool Hart::pmp_allows_page(uint64_t ppage, Access access, Priv eff) const {
-  // The same decision as pmp_allows() for every byte of the page: only then
-  // may a TLB entry skip the per-access check.
-  if (!pmp_any_active_) return eff == Priv::kMachine;
-  const uint64_t end = ppage + kPageSize;
-  if (end < ppage) return false;
-  for (unsigned i = 0; i < pmp::kEntries; ++i) {
-    const uint64_t lo = pmp_lo_[i], hi = pmp_hi_[i];
-    if (end <= lo || ppage >= hi) continue;
-    if (ppage < lo || end > hi) return false;  // an entry boundary inside the page
-    const uint8_t cfg = pmpcfg_[i];
-    if (eff == Priv::kMachine && !(cfg & pmp::kL)) return true;
-    switch (access) {
-      case Access::kFetch:
-        return cfg & pmp::kX;
-      case Access::kLoad:
-        return cfg & pmp::kR;
-      default:
-        return cfg & pmp::kW;
-    }
-  }
-  return eff == Priv::kMachine;
+  // Granting the whole page is the same decision for every byte of it: only
+  // then may a TLB entry skip the per-access check.
+  return pmp_allows(ppage, kPageSize, access, eff);
 }
 
 // ---- Page walk ----
