@@ -76,11 +76,38 @@ class GuestMemory {
     return write(addr, std::span(reinterpret_cast<const uint8_t*>(&value), sizeof(T)));
   }
 
+  // Naturally aligned atomic accesses, for fields shared with a guest that runs
+  // concurrently on other threads (virtqueue ring indices). T is a 2-, 4- or
+  // 8-byte unsigned integer; fails when outside RAM or not aligned to sizeof(T).
+  template <class T>
+  Result<T> load_acquire(GuestAddr addr) const {
+    auto p = atomic_ptr<T>(addr);
+    if (!p) return std::unexpected(p.error());
+    return __atomic_load_n(*p, __ATOMIC_ACQUIRE);
+  }
+  template <class T>
+  Result<void> store_release(GuestAddr addr, T value) const {
+    auto p = atomic_ptr<T>(addr);
+    if (!p) return std::unexpected(p.error());
+    __atomic_store_n(*p, value, __ATOMIC_RELEASE);
+    return {};
+  }
+
   // Total bytes of RAM.
   uint64_t ram_size() const;
 
  private:
   const MemoryRegion* find(GuestAddr addr, uint64_t len) const;
+  template <class T>
+  Result<T*> atomic_ptr(GuestAddr addr) const {
+    static_assert(std::is_unsigned_v<T> && (sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8));
+    if (addr.value % sizeof(T) != 0) {
+      return make_error(ErrorCode::kInvalidArgument, "misaligned atomic guest access");
+    }
+    auto p = host_range(addr, sizeof(T));
+    if (!p) return std::unexpected(p.error());
+    return reinterpret_cast<T*>(*p);
+  }
   std::vector<MemoryRegion> regions_;
 };
 

@@ -171,6 +171,27 @@ TEST_F(GuestMemoryTest, HostRangeAliasesGuestRam) {
   EXPECT_EQ(*p - *base, 0x200);
 }
 
+TEST_F(GuestMemoryTest, AtomicAccessesAreCheckedAndAligned) {
+  ASSERT_TRUE(mem_.store_release<uint16_t>(GuestAddr(kBase + 2), 0xbeef));
+  EXPECT_EQ(*mem_.read_obj<uint16_t>(GuestAddr(kBase + 2)), 0xbeef);
+  auto v = mem_.load_acquire<uint16_t>(GuestAddr(kBase + 2));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, 0xbeef);
+  ASSERT_TRUE(mem_.store_release<uint64_t>(GuestAddr(kBase + kSize - 8), 7));
+  EXPECT_EQ(*mem_.load_acquire<uint64_t>(GuestAddr(kBase + kSize - 8)), 7u);
+
+  // Misaligned: an atomic access must not straddle its natural alignment.
+  auto m = mem_.load_acquire<uint16_t>(GuestAddr(kBase + 1));
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(mem_.store_release<uint32_t>(GuestAddr(kBase + 2), 1));
+  // Outside RAM.
+  auto o = mem_.load_acquire<uint32_t>(GuestAddr(kBase + kSize));
+  ASSERT_FALSE(o);
+  EXPECT_EQ(o.error().code, ErrorCode::kOutOfRange);
+  EXPECT_FALSE(mem_.store_release<uint16_t>(GuestAddr(kBase - 2), 1));
+}
+
 TEST(GuestMemoryRegions, AccessMayNotSpanTwoAdjacentRegions) {
   // Two regions that touch are still two host mappings: one pointer cannot
   // cover both, so a straddling access is refused.
