@@ -245,12 +245,10 @@ bool VirtQueue::needs_notification() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (event_idx_) {
     const uint16_t old = signalled_used_;
-    const bool valid = signalled_valid_;
     signalled_used_ = next_used_;
-    signalled_valid_ = true;
     auto used_event = memory_->load_acquire<uint16_t>(
         GuestAddr(layout_.avail.value + kAvailRing + 2ull * layout_.size));
-    if (!used_event || !valid) return true;
+    if (!used_event) return true;
     return need_event(*used_event, next_used_, old);
   }
   auto flags = memory_->load_acquire<uint16_t>(layout_.avail);

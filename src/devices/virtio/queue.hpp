@@ -165,7 +165,6 @@ class VirtQueue {
   uint16_t avail_idx_ = 0;  // the driver's avail idx as last read
   uint16_t next_used_ = 0;
   uint16_t signalled_used_ = 0;  // next_used_ when needs_notification last ran
-  bool signalled_valid_ = false;
 };
 
 // Copies out of the device-readable part of a chain, in order.
