@@ -105,6 +105,11 @@ class VirtioDevice {
 // --disk, ...) in the VM configuration; the board calls them in order while it
 // is built and gives each device the next virtio-mmio slot. `loop` is the VM's
 // I/O event loop, for devices with host file descriptors of their own.
+//
+// Adding a device: write devices/virtio/<name>.{hpp,cpp} implementing
+// VirtioDevice plus a factory function (see rng_factory()); in cli/main.cpp
+// parse its option and push the factory onto board.virtio_devices. Board,
+// transport and device tree need no change.
 using DeviceFactory = std::function<Result<std::unique_ptr<VirtioDevice>>(EventLoop& loop)>;
 
 }  // namespace vireo::virtio
