@@ -12,6 +12,7 @@
 #include "devices/riscv/htif.hpp"
 #include "devices/riscv/plic.hpp"
 #include "devices/rtc/goldfish_rtc.hpp"
+#include "devices/virtio/transport_mmio.hpp"
 
 namespace vireo {
 namespace {
@@ -149,6 +150,27 @@ Result<void> RiscvVirt::build_devices() {
   };
   for (const auto& p : placements) {
     if (auto r = bus_.add(GuestAddr(p.base), p.size, p.dev, p.name); !r) return r;
+  }
+  return build_virtio_devices();
+}
+
+Result<void> RiscvVirt::build_virtio_devices() {
+  if (config_.virtio_devices.size() > kVirtioSlots) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{} virtio devices requested: the riscv64 virt machine has {} "
+                                  "virtio-mmio slots",
+                                  config_.virtio_devices.size(), kVirtioSlots));
+  }
+  for (uint32_t i = 0; i < config_.virtio_devices.size(); ++i) {
+    auto device = config_.virtio_devices[i](loop_);
+    if (!device) return std::unexpected(device.error());
+    const uint64_t base = kVirtioBase + i * kVirtioSlotSize;
+    const std::string name = fmt::format("virtio_mmio@{:x}", base);
+    auto transport = virtio::MmioTransport::create(
+        std::move(*device), memory_, IrqLine(plic_.get(), kVirtioIrqBase + i), &loop_, name);
+    if (!transport) return std::unexpected(transport.error());
+    if (auto r = bus_.add(GuestAddr(base), kVirtioSlotSize, transport->get(), name); !r) return r;
+    virtio_.push_back(std::move(*transport));
   }
   return {};
 }
@@ -440,6 +462,19 @@ Result<std::vector<uint8_t>> RiscvVirt::build_device_tree(uint64_t initrd_start,
   fdt.prop_u32("interrupt-parent", plic_phandle);
   fdt.prop_u32("interrupts", kRtcIrq);
   fdt.end_node();
+
+  // Virtio slots in use, in slot order: Linux probes them in this order, so
+  // the first --disk is vda.
+  for (uint32_t i = 0; i < virtio_.size(); ++i) {
+    const uint64_t base = kVirtioBase + i * kVirtioSlotSize;
+    fdt.begin_node(fmt::format("virtio_mmio@{:x}", base));
+    fdt.prop_string("compatible", "virtio,mmio");
+    fdt.prop_reg64("reg", base, kVirtioSlotSize);
+    fdt.prop_u32("interrupt-parent", plic_phandle);
+    fdt.prop_u32("interrupts", kVirtioIrqBase + i);
+    fdt.prop_empty("dma-coherent");
+    fdt.end_node();
+  }
 
   fdt.end_node();  // soc
   fdt.end_node();  // root

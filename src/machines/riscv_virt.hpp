@@ -22,6 +22,7 @@
 #include "core/guest_memory.hpp"
 #include "core/irq.hpp"
 #include "cpu/riscv/hart.hpp"
+#include "devices/virtio/device.hpp"
 
 namespace vireo {
 
@@ -31,6 +32,9 @@ class Aclint;
 class SifiveTest;
 class GoldfishRtc;
 class Htif;
+namespace virtio {
+class MmioTransport;
+}
 
 struct RiscvVirtConfig {
   uint32_t cpus = 1;
@@ -40,6 +44,10 @@ struct RiscvVirtConfig {
   std::string cmdline;
   std::string firmware_path;  // empty: --firmware none (built-in SBI, or bare-metal ELF)
   bool trace = false;
+  // Virtio devices, built in this order: device i gets virtio-mmio slot i
+  // (kVirtioBase + i * kVirtioSlotSize, PLIC IRQ kVirtioIrqBase + i) and a
+  // device-tree node. At most kVirtioSlots.
+  std::vector<virtio::DeviceFactory> virtio_devices;
 };
 
 // How a run ended.
@@ -65,6 +73,9 @@ class RiscvVirt final : public riscv::HartHost {
   static constexpr uint64_t kRtcBase = 0x0010'1000;
   static constexpr uint32_t kRtcIrq = 11;
   static constexpr uint64_t kVirtioBase = 0x1000'1000;  // 8 slots of 0x1000, IRQs 1..8
+  static constexpr uint64_t kVirtioSlotSize = 0x1000;
+  static constexpr uint32_t kVirtioSlots = 8;
+  static constexpr uint32_t kVirtioIrqBase = 1;
   static constexpr uint32_t kPlicSources = 96;
   static constexpr uint64_t kTimebaseHz = 10'000'000;
 
@@ -86,6 +97,7 @@ class RiscvVirt final : public riscv::HartHost {
   size_t console_input(std::span<const uint8_t> bytes);
 
   GuestMemory& memory() { return memory_; }
+  const Bus& bus() const { return bus_; }
   const std::vector<uint8_t>& device_tree() const { return dtb_; }
   uint64_t device_tree_addr() const { return dtb_addr_; }
   uint64_t instret_total() const;
@@ -102,6 +114,7 @@ class RiscvVirt final : public riscv::HartHost {
   RiscvVirt(const RiscvVirtConfig& config, EventLoop& loop, OutputFn output, StopFn on_stop);
   Result<void> build();
   Result<void> build_devices();
+  Result<void> build_virtio_devices();
   Result<void> load_images();
   Result<std::vector<uint8_t>> build_device_tree(uint64_t initrd_start, uint64_t initrd_end);
   void stop_with(riscv::StopKind kind, int code, std::string message);
@@ -139,6 +152,8 @@ class RiscvVirt final : public riscv::HartHost {
   std::unique_ptr<SifiveTest> test_;
   std::unique_ptr<GoldfishRtc> rtc_;
   std::unique_ptr<Htif> htif_;
+  // Destroyed before the PLIC their interrupt lines lead to.
+  std::vector<std::unique_ptr<virtio::MmioTransport>> virtio_;
   std::vector<std::unique_ptr<BusDevice>> extra_devices_;
   std::vector<std::pair<uint64_t, uint64_t>> bus_ranges_in_ram_;
 

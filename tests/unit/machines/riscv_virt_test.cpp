@@ -16,6 +16,10 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "devices/virtio/rng.hpp"
+
 namespace vireo {
 namespace {
 
@@ -398,6 +402,56 @@ TEST_F(RiscvVirtTest, PlatformDevices) {
   EXPECT_EQ(cells(fdt(), rtc, "reg"), reg64(0x10'1000, 0x1000));
   EXPECT_EQ(cells(fdt(), rtc, "interrupts"), (std::vector<uint32_t>{11}));
   EXPECT_EQ(cells(fdt(), rtc, "interrupt-parent"), (std::vector<uint32_t>{plic_ph}));
+}
+
+TEST_F(RiscvVirtTest, NoVirtioNodesWithoutVirtioDevices) {
+  build(config());
+  EXPECT_LT(fdt_path_offset(fdt(), "/soc/virtio_mmio@10001000"), 0);
+  uint64_t value = 0;
+  EXPECT_FALSE(board_->bus().read(RiscvVirt::kVirtioBase, 4, value));
+}
+
+TEST_F(RiscvVirtTest, VirtioDevicesGetSlotsInOrder) {
+  RiscvVirtConfig c = config();
+  for (int i = 0; i < 3; ++i) c.virtio_devices.push_back(virtio::rng_factory());
+  build(c);
+  const uint32_t plic_ph = fdt_get_phandle(fdt(), node("/soc/plic@c000000"));
+  for (uint32_t i = 0; i < 3; ++i) {
+    const uint64_t base = 0x1000'1000 + 0x1000 * i;
+    const int n = node(fmt::format("/soc/virtio_mmio@{:x}", base).c_str());
+    EXPECT_EQ(fdt_node_check_compatible(fdt(), n, "virtio,mmio"), 0);
+    EXPECT_EQ(cells(fdt(), n, "reg"), reg64(base, 0x1000));
+    EXPECT_EQ(cells(fdt(), n, "interrupts"), (std::vector<uint32_t>{1 + i}));
+    EXPECT_EQ(cells(fdt(), n, "interrupt-parent"), (std::vector<uint32_t>{plic_ph}));
+    // The transport answers on the bus: magic, version 2, entropy device.
+    uint64_t magic = 0, version = 0, id = 0;
+    ASSERT_TRUE(board_->bus().read(base, 4, magic));
+    ASSERT_TRUE(board_->bus().read(base + 4, 4, version));
+    ASSERT_TRUE(board_->bus().read(base + 8, 4, id));
+    EXPECT_EQ(magic, 0x74726976u);
+    EXPECT_EQ(version, 2u);
+    EXPECT_EQ(id, 4u);
+  }
+  EXPECT_LT(fdt_path_offset(fdt(), "/soc/virtio_mmio@10004000"), 0);
+}
+
+TEST_F(RiscvVirtTest, VirtioSlotsAreLimited) {
+  RiscvVirtConfig c = config();
+  for (uint32_t i = 0; i < RiscvVirt::kVirtioSlots; ++i) {
+    c.virtio_devices.push_back(virtio::rng_factory());
+  }
+  build(c);
+  board_.reset();
+  c.virtio_devices.push_back(virtio::rng_factory());
+  expect_error(c, ErrorCode::kInvalidArgument, "a ninth virtio device");
+}
+
+TEST_F(RiscvVirtTest, VirtioFactoryErrorsStopTheBuild) {
+  RiscvVirtConfig c = config();
+  c.virtio_devices.push_back([](EventLoop&) -> Result<std::unique_ptr<virtio::VirtioDevice>> {
+    return make_error(ErrorCode::kNotFound, "disk image 'x.img' does not exist");
+  });
+  expect_error(c, ErrorCode::kNotFound, "a device that cannot be built");
 }
 
 // ---- Other boot paths
