@@ -15,6 +15,7 @@
 #include "boot/riscv_image.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
+#include "devices/virtio/rng.hpp"
 #include "vmm/vm.hpp"
 
 namespace {
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   bool trace = false;
   bool stats = false;
   bool cmdline_given = false;
+  bool rng = false;
   run->add_option("--arch", arch, "riscv64 or x86_64 (default: from the kernel file)");
   run->add_option("--kernel", kernel, "Kernel: RISC-V Image, or an ELF program");
   run->add_option("--initrd", initrd, "Initial ramdisk (cpio archive)");
@@ -88,6 +90,8 @@ int main(int argc, char** argv) {
                   "(Linux) / bare M-mode (ELF programs)")
       ->capture_default_str();
   run->add_option("--serial", serial, "Console: stdio, null or file=PATH")->capture_default_str();
+  run->add_flag("--rng", rng,
+                "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -172,6 +176,9 @@ int main(int argc, char** argv) {
   board.firmware_path = firmware == "none" ? "" : firmware;
   board.trace = trace;
   config.serial = *serial_config;
+
+  // Virtio devices, one virtio-mmio slot each, in this order.
+  if (rng) board.virtio_devices.push_back(vireo::virtio::rng_factory());
 
   auto status = vireo::run_vm(config);
   if (!status) fail(status.error().message);
