@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Regenerates the seed corpora of fuzz_virtqueue and fuzz_virtio_rng.
+
+The input formats are described at the top of fuzz_virtqueue.cpp and
+fuzz_virtio_rng.cpp. Guest RAM region A starts at address 0, so an address in
+the image is its offset. Every seed has rings at DESC/AVAIL/USED and buffers
+from DATA on.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DESC, AVAIL, USED, DATA, TABLE = 0x100, 0x200, 0x300, 0x800, 0x600
+NEXT, WRITE, INDIRECT = 1, 2, 4
+IMAGE_SIZE = 0xA00
+
+
+class Image:
+    def __init__(self, qsize):
+        self.b = bytearray(IMAGE_SIZE)
+        self.qsize = qsize
+        self.avail_idx = 0
+
+    def desc(self, i, addr, length, flags=0, nxt=0, table=DESC):
+        struct.pack_into("<QIHH", self.b, table + 16 * i, addr, length, flags, nxt)
+
+    def push(self, head):
+        struct.pack_into("<H", self.b, AVAIL + 4 + 2 * (self.avail_idx % self.qsize), head)
+        self.avail_idx += 1
+        struct.pack_into("<H", self.b, AVAIL + 2, self.avail_idx & 0xffff)
+
+    def used_event(self, v):
+        struct.pack_into("<H", self.b, AVAIL + 4 + 2 * self.qsize, v)
+
+
+def log2(n):
+    return n.bit_length() - 1
+
+
+def write(target, name, blob):
+    assert len(blob) <= 4096, f"{target}/{name} is {len(blob)} bytes"
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(blob)
+
+
+def queue_header(qsize, features, ops):
+    return struct.pack("<BBHHH8s", log2(qsize), features, DESC, AVAIL, USED, bytes(ops))
+
+
+def rng_header(qsize, features):
+    return struct.pack("<BBHHHHH", log2(qsize), features, DESC, AVAIL, USED, IMAGE_SIZE, 0)
+
+
+def op(kind, arg=0, value=0):
+    return struct.pack("<BII", kind, arg, value)
+
+
+INDIRECT_F, EVENT_IDX_F, NO_VERSION_1 = 1, 2, 4
+POP, POP_RETURN, RETURN_OLDEST, NOTIFY_Q = 0, 1, 2, 3
+NOTIFY, PUBLISH, WRITE_REG, READ_REG, ACK, RESET, POKE = range(7)
+
+
+def seeds():
+    """(name, qsize, features, image, virtqueue ops, rng ops)"""
+    out = []
+
+    im = Image(8)
+    im.desc(0, DATA, 16, NEXT, 1)
+    im.desc(1, DATA + 0x100, 32, WRITE)
+    im.desc(2, DATA + 0x200, 64, WRITE)
+    im.push(0)
+    im.push(2)
+    out.append(("two_chains", 8, INDIRECT_F | EVENT_IDX_F, im,
+                [POP, POP_RETURN | 8, RETURN_OLDEST | 4, NOTIFY_Q, POP, NOTIFY_Q, 0, 0],
+                [op(NOTIFY), op(ACK, 0, 1), op(READ_REG, 0x70)]))
+
+    im = Image(4)
+    im.desc(0, DATA, 8, WRITE | NEXT, 1, table=TABLE)
+    im.desc(1, DATA + 0x40, 8, WRITE | NEXT, 2, table=TABLE)
+    im.desc(2, 0x3000, 0x100, WRITE, table=TABLE)  # region B
+    im.desc(3, TABLE, 48, INDIRECT)
+    im.push(3)
+    out.append(("indirect", 4, INDIRECT_F | EVENT_IDX_F, im,
+                [POP_RETURN | 4, NOTIFY_Q] + [0] * 6, [op(NOTIFY), op(READ_REG, 0x60)]))
+
+    im = Image(8)
+    im.desc(0, DATA, 8, WRITE | NEXT, 1)
+    im.desc(1, DATA, 8, WRITE | NEXT, 0)
+    im.push(0)
+    out.append(("loop", 8, EVENT_IDX_F, im, [POP] * 8,
+                [op(NOTIFY), op(READ_REG, 0x70), op(RESET), op(PUBLISH, 0, 1)]))
+
+    im = Image(4)
+    im.desc(0, TABLE, 16, INDIRECT)
+    im.desc(0, TABLE + 0x40, 16, INDIRECT, table=TABLE)
+    im.push(0)
+    out.append(("nested_indirect", 4, INDIRECT_F, im, [POP] * 8, [op(NOTIFY)]))
+
+    im = Image(4)
+    im.desc(0, 0x3FF0, 0x20, WRITE)  # crosses the end of region B
+    im.desc(1, 0xFFFFFFFFFFFFFFF0, 0x20, WRITE)  # wraps the address space
+    im.push(0)
+    im.push(1)
+    out.append(("outside_ram", 4, 0, im, [POP, POP, 0, 0, 0, 0, 0, 0], [op(NOTIFY)]))
+
+    im = Image(8)
+    im.desc(0, DATA, 8, WRITE | NEXT, 1)
+    im.desc(1, DATA + 8, 8, 0)  # readable after writable
+    im.push(0)
+    out.append(("readable_after_writable", 8, EVENT_IDX_F, im, [POP] * 8, [op(NOTIFY)]))
+
+    im = Image(8)
+    for i in range(8):
+        im.desc(i, DATA + 0x20 * i, 0x20, WRITE)
+        im.push(i)
+    im.used_event(3)
+    out.append(("full_ring_event_idx", 8, EVENT_IDX_F | INDIRECT_F, im,
+                [POP_RETURN | 4, NOTIFY_Q, POP_RETURN, NOTIFY_Q, POP, POP, RETURN_OLDEST,
+                 NOTIFY_Q],
+                [op(NOTIFY), op(ACK, 0, 3), op(POKE, AVAIL + 2, 9), op(PUBLISH, 0, 1)]))
+
+    im = Image(2)
+    im.desc(0, DATA, 0x10000, WRITE | NEXT, 1)  # 64 KiB past the image: region A is 8 KiB
+    im.desc(1, 0, 0x2000, WRITE)
+    im.push(1)
+    out.append(("big_buffer", 2, 0, im, [POP_RETURN] * 8, [op(NOTIFY), op(NOTIFY)]))
+
+    im = Image(8)
+    im.desc(0, DATA, 8, WRITE)
+    im.push(0)
+    out.append(("no_version_1", 8, NO_VERSION_1, im, [POP] * 8,
+                [op(NOTIFY), op(READ_REG, 0x70), op(WRITE_REG, 0x70, 0)]))
+    return out
+
+
+def main():
+    for name, qsize, features, im, qops, rops in seeds():
+        image = bytes(im.b)
+        write("fuzz_virtqueue", name,
+              queue_header(qsize, features & 3, qops) + image.rstrip(b"\0"))
+        write("fuzz_virtio_rng", name, rng_header(qsize, features) + image + b"".join(rops))
+
+
+if __name__ == "__main__":
+    main()
