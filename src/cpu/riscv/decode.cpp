@@ -371,9 +371,9 @@ uint8_t inline_op_for(ExecFn exec) {
 #undef VIREO_INLINE_HANDLER
   };
   for (size_t i = 0; i < std::size(kHandlers); ++i) {
-    if (kHandlers[i] == exec) return static_cast<uint8_t>(kInlinePageEnd + 1 + 2 * i);
+    if (kHandlers[i] == exec) return static_cast<uint8_t>(kInlineCall_c + 1 + 2 * i);
   }
-  return kInlineNone;
+  return kInlineCall;
 }
 
 std::span<const OpcodeDef> all_opcodes() { return decode_table().opcodes(); }

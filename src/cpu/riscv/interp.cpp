@@ -170,7 +170,7 @@ void Hart::execute_fast() {
   // read-modify-write of memory, one serial chain through the whole run. The
   // Hart's pc and budget_left_ are written back before anything that reads
   // them: calls through exec, memory accesses (a trap records pc) and leaving.
-  static void* const kDispatch[kInlineCount] = {&&call_exec, &&page_end,
+  static void* const kDispatch[kInlineCount] = {&&call_exec, &&page_end, &&call_exec4, &&call_exec2,
 #define VIREO_INLINE_LABEL(name, body, flow) &&inline_##name, &&inline_c_##name,
                                                 VIREO_RISCV_INLINE_OPS(VIREO_INLINE_LABEL)
 #undef VIREO_INLINE_LABEL
@@ -231,54 +231,69 @@ page_end:  // sequential code ran off the end of its page
   pc = cur_pc;
   goto reload;
 
-// clang-format off
-#define VIREO_FLOW_seq(body, len) \
-  body(*this, *dp);               \
-  cur_pc += len;                  \
-  VIREO_COUNT_INSN();             \
-  dp += len / 2;                  \
+  // One block per flow (see isa/inline_ops.hpp), instantiated per length.
+  // clang-format off
+#define VIREO_FLOW_call(len)                                                      \
+  pc = cur_pc;                                                                    \
+  budget_left_ = budget;                                                          \
+  dp->exec(*this, *dp);                                                           \
+  cur_pc = pc;                                                                    \
+  VIREO_COUNT_INSN();                                                             \
+  if (cur_pc != pc_before + len || (cur_pc & ~kPageOffsetMask) != fetch_vpage_)   \
+    goto reload;                                                                  \
+  dp += len / 2;                                                                  \
   VIREO_DISPATCH();
-#define VIREO_FLOW_seq_pc(body, len) \
-  body(*this, *dp, cur_pc);          \
-  cur_pc += len;                     \
-  VIREO_COUNT_INSN();                \
-  dp += len / 2;                     \
+#define VIREO_FLOW_seq(body, len)                                                 \
+  body(*this, *dp);                                                               \
+  cur_pc += len;                                                                  \
+  VIREO_COUNT_INSN();                                                             \
+  dp += len / 2;                                                                  \
   VIREO_DISPATCH();
-#define VIREO_FLOW_jump(body, len)                                \
-  cur_pc = body(*this, *dp, cur_pc);                              \
-  VIREO_COUNT_INSN();                                             \
-  if ((cur_pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] { \
-    pc = cur_pc;                                                  \
-    goto reload;                                                  \
-  }                                                               \
-  dp = &fetch_insns_[(cur_pc & kPageOffsetMask) >> 1];            \
+#define VIREO_FLOW_seq_pc(body, len)                                              \
+  body(*this, *dp, cur_pc);                                                       \
+  cur_pc += len;                                                                  \
+  VIREO_COUNT_INSN();                                                             \
+  dp += len / 2;                                                                  \
   VIREO_DISPATCH();
-/* A trap leaves the vector in pc; a store may invalidate the page run. */
-#define VIREO_FLOW_mem(body, len)                                 \
-  pc = cur_pc;                                                    \
-  if (!body(*this, *dp)) [[unlikely]] {                           \
-    cur_pc = pc;                                                  \
-    VIREO_COUNT_INSN();                                           \
-    goto reload;                                                  \
-  }                                                               \
-  cur_pc += len;                                                  \
-  VIREO_COUNT_INSN();                                             \
-  if ((cur_pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] { \
-    pc = cur_pc;                                                  \
-    goto reload;                                                  \
-  }                                                               \
-  dp += len / 2;                                                  \
+#define VIREO_FLOW_jump(body, len)                                                \
+  cur_pc = body(*this, *dp, cur_pc);                                              \
+  VIREO_COUNT_INSN();                                                             \
+  if ((cur_pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {                 \
+    pc = cur_pc;                                                                  \
+    goto reload;                                                                  \
+  }                                                                               \
+  dp = &fetch_insns_[(cur_pc & kPageOffsetMask) >> 1];                            \
   VIREO_DISPATCH();
-#define VIREO_INLINE_CASE(name, body, flow)   \
-  inline_##name: { VIREO_FLOW_##flow(body, 4) } \
+/* A trap leaves the vector in pc; a store may invalidate the page being run. */
+#define VIREO_FLOW_mem(body, len)                                                 \
+  pc = cur_pc;                                                                    \
+  if (!body(*this, *dp)) [[unlikely]] {                                           \
+    cur_pc = pc;                                                                  \
+    VIREO_COUNT_INSN();                                                           \
+    goto reload;                                                                  \
+  }                                                                               \
+  cur_pc += len;                                                                  \
+  VIREO_COUNT_INSN();                                                             \
+  if ((cur_pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {                 \
+    pc = cur_pc;                                                                  \
+    goto reload;                                                                  \
+  }                                                                               \
+  dp += len / 2;                                                                  \
+  VIREO_DISPATCH();
+#define VIREO_INLINE_CASE(name, body, flow)                                       \
+  inline_##name: { VIREO_FLOW_##flow(body, 4) }                                   \
   inline_c_##name: { VIREO_FLOW_##flow(body, 2) }
-  // clang-format on
+
+call_exec4: { const uint64_t pc_before = cur_pc; VIREO_FLOW_call(4) }
+call_exec2: { const uint64_t pc_before = cur_pc; VIREO_FLOW_call(2) }
   VIREO_RISCV_INLINE_OPS(VIREO_INLINE_CASE)
+  // clang-format on
 #undef VIREO_INLINE_CASE
 #undef VIREO_FLOW_seq
 #undef VIREO_FLOW_seq_pc
 #undef VIREO_FLOW_jump
 #undef VIREO_FLOW_mem
+#undef VIREO_FLOW_call
 #undef VIREO_COUNT_INSN
 #undef VIREO_DISPATCH
 

@@ -85,25 +85,28 @@
 
 namespace vireo::riscv {
 
-// DecodedInsn::inline_op values: 0 calls exec, 1 marks the slot past the end
-// of a page, then two per VIREO_RISCV_INLINE_OPS row in order: the 4-byte
-// form, then the compressed form (the length is part of the dispatch, so the
-// next slot's address does not wait on a load of this one's length).
+// DecodedInsn::inline_op values. The length is part of the dispatch where
+// it is known, so the next slot's address does not wait on a load of this
+// one's length: every inlined row and kInlineCall come in pairs, the 4-byte
+// form then the compressed form.
 enum InlineOp : uint8_t {
-  kInlineNone = 0,
-  kInlinePageEnd = 1,
+  kInlineNone = 0,     // call exec; the length is known only after the call (lazy decode)
+  kInlinePageEnd = 1,  // the slot past the end of a page
+  kInlineCall = 2,     // call exec (an instruction not inlined)
+  kInlineCall_c = 3,
 #define VIREO_INLINE_ENUM(name, body, flow) kInline_##name, kInline_c_##name,
   VIREO_RISCV_INLINE_OPS(VIREO_INLINE_ENUM)
 #undef VIREO_INLINE_ENUM
       kInlineCount
 };
 
-// The inline op whose handler is `exec` in its 4-byte form, or kInlineNone.
+// The 4-byte form of the op for the instruction whose handler is `exec`:
+// its inlined row, or kInlineCall.
 uint8_t inline_op_for(ExecFn exec);
 
 // The form of `op` for an instruction of `len` bytes.
 inline uint8_t inline_op_for_len(uint8_t op, unsigned len) {
-  return op > kInlinePageEnd && len == 2 ? static_cast<uint8_t>(op + 1) : op;
+  return op >= kInlineCall && len == 2 ? static_cast<uint8_t>(op + 1) : op;
 }
 
 }  // namespace vireo::riscv
