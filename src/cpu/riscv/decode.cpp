@@ -6,6 +6,7 @@
 
 #include "cpu/riscv/hart.hpp"
 #include "cpu/riscv/isa.hpp"
+#include "cpu/riscv/isa/inline_ops.hpp"
 
 namespace vireo::riscv {
 
@@ -45,6 +46,7 @@ class DecodeTable {
     std::array<std::vector<Candidate>, kBuckets> buckets;
     for (size_t i = 0; i < opcodes_.size(); ++i) {
       const OpcodeDef& row = opcodes_[i];
+      inline_ops_.push_back(inline_op_for(row.exec));
       const char* args = row.args ? row.args : "";
       const bool rd_is_integer =
           args[0] == 'r' && args[1] == 'd' && (args[2] == ',' || args[2] == '\0');
@@ -63,6 +65,7 @@ class DecodeTable {
   }
 
   std::span<const OpcodeDef> opcodes() const { return opcodes_; }
+  uint8_t inline_op(uint16_t op) const { return inline_ops_[op]; }
 
   const Candidate* find(uint32_t raw) const {
     const uint32_t key = bucket_key(raw);
@@ -79,6 +82,7 @@ class DecodeTable {
   static uint32_t bucket_sample(uint32_t key) { return (key & 31) << 2 | (key >> 5) << 12; }
 
   std::vector<OpcodeDef> opcodes_;
+  std::vector<uint8_t> inline_ops_;  // per row: InlineOp
   std::vector<Candidate> flat_;
   std::array<uint16_t, kBuckets + 1> begin_{};
 };
@@ -106,6 +110,7 @@ DecodedInsn decode32(uint32_t raw) {
   d.exec = row.exec;
   d.raw = raw;
   d.op = c->op;
+  d.inline_op = decode_table().inline_op(c->op);
   d.len = 4;
   const uint8_t rd = bits(raw, 11, 7);
   const uint8_t rs1 = bits(raw, 19, 15);
@@ -359,6 +364,18 @@ uint32_t expand_compressed(uint16_t c) {
   }
 }
 
+uint8_t inline_op_for(ExecFn exec) {
+  static constexpr ExecFn kHandlers[] = {
+#define VIREO_INLINE_HANDLER(name, body, flow) &rv64i::exec_##flow<body>,
+      VIREO_RISCV_INLINE_OPS(VIREO_INLINE_HANDLER)
+#undef VIREO_INLINE_HANDLER
+  };
+  for (size_t i = 0; i < std::size(kHandlers); ++i) {
+    if (kHandlers[i] == exec) return static_cast<uint8_t>(kInlineCall_c + 1 + 2 * i);
+  }
+  return kInlineCall;
+}
+
 std::span<const OpcodeDef> all_opcodes() { return decode_table().opcodes(); }
 
 DecodedInsn decode(uint32_t raw) {
@@ -371,6 +388,7 @@ DecodedInsn decode(uint32_t raw) {
   // the trap value is the 16-bit encoding either way.
   d.raw = c;
   d.len = 2;
+  d.inline_op = inline_op_for_len(d.inline_op, 2);
   return d;
 }
 

@@ -1,4 +1,5 @@
 #include "cpu/riscv/decode_cache.hpp"
+#include "cpu/riscv/isa/inline_ops.hpp"
 
 #include <sys/mman.h>
 
@@ -64,7 +65,11 @@ CodePage& DecodeCache::fill(uint64_t ppage, uint32_t gen, ExecFn lazy_stub) {
   victim->ppage = ppage;
   victim->gen = gen;
   victim->epoch = epoch_;
-  for (DecodedInsn& d : victim->insns) d.exec = lazy_stub;
+  for (DecodedInsn& d : victim->insns) {
+    d.exec = lazy_stub;
+    d.inline_op = kInlineNone;
+  }
+  victim->insns[kInsnSlotsPerPage].inline_op = kInlinePageEnd;
   return *victim;
 }
 

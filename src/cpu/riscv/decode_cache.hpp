@@ -66,7 +66,9 @@ struct CodePage {
   uint64_t ppage;  // guest-physical page address
   uint32_t gen;    // HartShared code generation when the page was filled
   uint32_t epoch;  // DecodeCache epoch when the page was filled (FENCE.I bumps it)
-  DecodedInsn insns[kInsnSlotsPerPage];
+  // One slot per parcel, plus one past the end whose inline_op sends the
+  // interpreter to the next page (sequential code runs into it).
+  DecodedInsn insns[kInsnSlotsPerPage + 1];
 };
 
 // A hart's private cache of decoded pages: set-associative by physical page

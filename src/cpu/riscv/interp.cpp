@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cpu/riscv/hart.hpp"
+#include "cpu/riscv/isa/inline_ops.hpp"
 
 namespace vireo::riscv {
 
@@ -46,6 +47,7 @@ void Hart::exec_decode_lazily(Hart& h, const DecodedInsn& slot) {
     // The upper half lives on the next virtual page, whose mapping can change
     // independently of this one: never cache the decoded form.
     d.exec = &exec_page_straddling;
+    d.inline_op = kInlineNone;
   } else {
     d = decode(lo | static_cast<uint32_t>(read_parcel(h.fetch_host_ + offset + 2)) << 16);
   }
@@ -158,44 +160,146 @@ Hart::FetchStatus Hart::enter_fetch_page() {
 // ---- Execution loops ----
 
 void Hart::execute_fast() {
-  // pc, the decoded-instruction pointer and the budget live in locals so the
-  // sequential path does not go through memory. budget_left_ is stored before
-  // every handler call (retired() reads it); a handler that leaves pc anywhere
-  // but the next instruction, or invalidates the fetch page, sends us back
-  // through the reload below.
+  // Threaded dispatch: every instruction jumps straight to the code of the
+  // next through a table of labels (GCC's computed goto), so each has its own
+  // well-predicted indirect jump. The hot integer instructions (isa/
+  // inline_ops.hpp) are inlined here; the rest are called through exec.
+  //
+  // pc, the budget and dp (the decoded slot of pc on the fetch page) live in
+  // locals: a pc kept in the Hart would make every instruction a
+  // read-modify-write of memory, one serial chain through the whole run. The
+  // Hart's pc and budget_left_ are written back before anything that reads
+  // them: calls through exec, memory accesses (a trap records pc) and leaving.
+  static void* const kDispatch[kInlineCount] = {&&call_exec, &&page_end, &&call_exec4, &&call_exec2,
+#define VIREO_INLINE_LABEL(name, body, flow) &&inline_##name, &&inline_c_##name,
+                                                VIREO_RISCV_INLINE_OPS(VIREO_INLINE_LABEL)
+#undef VIREO_INLINE_LABEL
+  };
   uint64_t budget = budget_left_;
-  for (;;) {
-    uint64_t cur = pc;
-    if ((cur & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {
-      budget_left_ = budget;
-      const FetchStatus s = enter_fetch_page();
-      if (s == FetchStatus::kExit) return;
-      if (s == FetchStatus::kTrapped) {
-        // A fetch fault counts against the budget, so a trap vector that
-        // itself faults cannot spin forever inside one chunk.
-        budget_left_ = --budget;
-        if (budget == 0) return;
-        continue;
-      }
-      cur = pc;
+  uint64_t cur_pc;
+  const DecodedInsn* dp;
+
+#define VIREO_DISPATCH() goto* kDispatch[dp->inline_op]
+#define VIREO_COUNT_INSN()          \
+  do {                              \
+    if (--budget == 0) [[unlikely]] \
+      goto out_of_budget;           \
+  } while (0)
+
+reload:  // pc (the Hart's) is anywhere: find its page
+  if ((pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {
+    budget_left_ = budget;
+    const FetchStatus s = enter_fetch_page();
+    if (s == FetchStatus::kExit) return;
+    if (s == FetchStatus::kTrapped) {
+      // A fetch fault counts against the budget, so a trap vector that
+      // itself faults cannot spin forever inside one chunk.
+      budget_left_ = --budget;
+      if (budget == 0) return;
+      goto reload;
     }
-    const DecodedInsn* dp = &fetch_insns_[(cur & kPageOffsetMask) >> 1];
-    for (;;) {
-      const DecodedInsn& d = *dp;
-      const uint64_t len = d.len;
-      const uint64_t next = cur + len;
-      budget_left_ = budget;
-      d.exec(*this, d);
+    if (fetch_vpage_ == kInvalidTag) [[unlikely]] {
+      // An uncacheable page (a PMP boundary inside it): every instruction
+      // comes back through enter_fetch_page(), which checks it.
+      dp = &fetch_insns_[(pc & kPageOffsetMask) >> 1];
+      dp->exec(*this, *dp);
       if (--budget == 0) {
         budget_left_ = 0;
         return;
       }
-      // Sequential and still on the cached page: advance without reloading.
-      if (pc != next || (next & ~kPageOffsetMask) != fetch_vpage_) break;
-      dp += len >> 1;
-      cur = next;
+      goto reload;
     }
   }
+  cur_pc = pc;
+  dp = &fetch_insns_[(cur_pc & kPageOffsetMask) >> 1];
+  VIREO_DISPATCH();
+
+call_exec : {
+  pc = cur_pc;
+  budget_left_ = budget;
+  dp->exec(*this, *dp);
+  // The slot's len is read after the call: a lazily decoded slot learns it then.
+  const uint64_t next = cur_pc + dp->len;
+  cur_pc = pc;
+  VIREO_COUNT_INSN();
+  if (cur_pc != next || (next & ~kPageOffsetMask) != fetch_vpage_) goto reload;
+  dp += dp->len >> 1;
+  VIREO_DISPATCH();
+}
+
+page_end:  // sequential code ran off the end of its page
+  pc = cur_pc;
+  goto reload;
+
+  // One block per flow (see isa/inline_ops.hpp), instantiated per length.
+  // clang-format off
+#define VIREO_FLOW_call(len)                                                      \
+  pc = cur_pc;                                                                    \
+  budget_left_ = budget;                                                          \
+  dp->exec(*this, *dp);                                                           \
+  cur_pc = pc;                                                                    \
+  VIREO_COUNT_INSN();                                                             \
+  if (cur_pc != pc_before + len || (cur_pc & ~kPageOffsetMask) != fetch_vpage_)   \
+    goto reload;                                                                  \
+  dp += len / 2;                                                                  \
+  VIREO_DISPATCH();
+#define VIREO_FLOW_seq(body, len)                                                 \
+  body(*this, *dp);                                                               \
+  cur_pc += len;                                                                  \
+  VIREO_COUNT_INSN();                                                             \
+  dp += len / 2;                                                                  \
+  VIREO_DISPATCH();
+#define VIREO_FLOW_seq_pc(body, len)                                              \
+  body(*this, *dp, cur_pc);                                                       \
+  cur_pc += len;                                                                  \
+  VIREO_COUNT_INSN();                                                             \
+  dp += len / 2;                                                                  \
+  VIREO_DISPATCH();
+#define VIREO_FLOW_jump(body, len)                                                \
+  cur_pc = body(*this, *dp, cur_pc);                                              \
+  VIREO_COUNT_INSN();                                                             \
+  if ((cur_pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {                 \
+    pc = cur_pc;                                                                  \
+    goto reload;                                                                  \
+  }                                                                               \
+  dp = &fetch_insns_[(cur_pc & kPageOffsetMask) >> 1];                            \
+  VIREO_DISPATCH();
+/* A trap leaves the vector in pc; a store may invalidate the page being run. */
+#define VIREO_FLOW_mem(body, len)                                                 \
+  pc = cur_pc;                                                                    \
+  if (!body(*this, *dp)) [[unlikely]] {                                           \
+    cur_pc = pc;                                                                  \
+    VIREO_COUNT_INSN();                                                           \
+    goto reload;                                                                  \
+  }                                                                               \
+  cur_pc += len;                                                                  \
+  VIREO_COUNT_INSN();                                                             \
+  if ((cur_pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {                 \
+    pc = cur_pc;                                                                  \
+    goto reload;                                                                  \
+  }                                                                               \
+  dp += len / 2;                                                                  \
+  VIREO_DISPATCH();
+#define VIREO_INLINE_CASE(name, body, flow)                                       \
+  inline_##name: { VIREO_FLOW_##flow(body, 4) }                                   \
+  inline_c_##name: { VIREO_FLOW_##flow(body, 2) }
+
+call_exec4: { const uint64_t pc_before = cur_pc; VIREO_FLOW_call(4) }
+call_exec2: { const uint64_t pc_before = cur_pc; VIREO_FLOW_call(2) }
+  VIREO_RISCV_INLINE_OPS(VIREO_INLINE_CASE)
+  // clang-format on
+#undef VIREO_INLINE_CASE
+#undef VIREO_FLOW_seq
+#undef VIREO_FLOW_seq_pc
+#undef VIREO_FLOW_jump
+#undef VIREO_FLOW_mem
+#undef VIREO_FLOW_call
+#undef VIREO_COUNT_INSN
+#undef VIREO_DISPATCH
+
+out_of_budget:
+  pc = cur_pc;
+  budget_left_ = 0;
 }
 
 void Hart::execute_traced() {

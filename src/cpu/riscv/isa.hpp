@@ -71,6 +71,7 @@ struct DecodedInsn {
   uint8_t rd, rs1, rs2, rs3;  // rd may be 32 (the x0 write sink)
   uint8_t len;                // 2 or 4
   uint8_t rm;                 // funct3 / rounding mode / aq-rl
+  uint8_t inline_op;          // InlineOp (isa/inline_ops.hpp): 0 = call exec
 };
 
 inline constexpr uint16_t kInvalidOp = 0xffff;

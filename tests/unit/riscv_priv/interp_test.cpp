@@ -162,5 +162,94 @@ TEST_F(InterpTest, TraceModeExecutesTheSame) {
   EXPECT_NE(out.find("80000000"), std::string::npos) << out;
 }
 
+// ---- The threaded dispatch (inlined instructions, pc kept in a register) ----
+
+// bne rs1, rs2, offset
+uint32_t bne(unsigned rs1, unsigned rs2, int32_t off) {
+  const uint32_t u = static_cast<uint32_t>(off);
+  return 0x63 | 1u << 12 | rs1 << 15 | rs2 << 20 | ((u >> 11) & 1) << 7 | ((u >> 1) & 0xf) << 8 |
+         ((u >> 5) & 0x3f) << 25 | ((u >> 12) & 1) << 31;
+}
+// c.addi rd, imm (imm in -32..31, nonzero)
+uint16_t c_addi(unsigned rd, int32_t imm) {
+  const uint32_t u = static_cast<uint32_t>(imm);
+  return static_cast<uint16_t>(0x1 | (u & 0x1f) << 2 | rd << 7 | ((u >> 5) & 1) << 12);
+}
+
+TEST_F(InterpTest, StoreRewritingAnInstructionAheadOnTheRunningPage) {
+  // loop: sw t1, 8(t0); addi a1, a1, 1; addi a0, x0, 2; add t0, t0, t4;
+  //       bne a1, t2, loop
+  // The first pass stores to data and decodes `addi a0, x0, 2`; the second
+  // stores over that decoded instruction, which runs right after: the
+  // inlined store must send the loop back to decode it again.
+  constexpr unsigned kT4 = 29;
+  const uint32_t add_t0_t4 = 0x33 | kT0 << 7 | kT0 << 15 | kT4 << 20;
+  code(kCode, {enc::sw(kT1, kT0, 8), enc::addi(kA1, kA1, 1), enc::addi(kA0, 0, 2), add_t0_t4,
+               bne(kA1, kT2, -16), enc::jal_self()});
+  hart().x[kT0] = kData;
+  hart().x[kT4] = kCode - kData;
+  hart().x[kT1] = enc::addi(kA0, 0, 7);
+  hart().x[kT2] = 2;
+  hart().pc = kCode;
+  run(10);
+  EXPECT_EQ(hart().x[kA1], 2u);
+  EXPECT_EQ(hart().x[kA0], 7u);
+  EXPECT_EQ(hart().pc, kCode + 20);
+}
+
+TEST_F(InterpTest, SequentialCodeRunsOffTheEndOfAPage) {
+  // A 32-bit ALU instruction in the last slot, then a compressed one in the
+  // last parcel of the next page: each continues on the following page.
+  code(kCode + 0xffc, {enc::addi(kA0, 0, 5), enc::addi(kA1, kA0, 1)});
+  ASSERT_TRUE(memory_.write_obj(GuestAddr(kCode + 0x1ffe), c_addi(kA1, 3)).has_value());
+  code(kCode + 0x2000, {enc::addi(kA2, kA1, 1), enc::jal_self()});
+  hart().pc = kCode + 0xffc;
+  EXPECT_EQ(run(2), 2u);
+  EXPECT_EQ(hart().pc, kCode + 0x1004);
+  EXPECT_EQ(hart().x[kA1], 6u);
+  hart().pc = kCode + 0x1ffe;
+  EXPECT_EQ(run(2), 2u);
+  EXPECT_EQ(hart().x[kA1], 9u);
+  EXPECT_EQ(hart().x[kA2], 10u);
+  EXPECT_EQ(hart().pc, kCode + 0x2004);
+}
+
+TEST_F(InterpTest, BudgetEndsExactlyInsideALoopOfEveryFlow) {
+  // loop: c.addi t0,1; sd t0,0(t2); ld t1,0(t2); auipc a1,0; bne t0,a0,loop
+  // Stopped after any number of instructions, pc and state agree with that
+  // many having run.
+  const uint64_t data = kData;
+  ASSERT_TRUE(memory_.write_obj(GuestAddr(kCode), c_addi(kT0, 1)).has_value());
+  code(kCode + 2, {enc::sd(kT0, kT2, 0), enc::ld(kT1, kT2, 0), 0x00000597 /* auipc a1,0 */,
+                   bne(kT0, kA0, -14), enc::jal_self()});
+  const uint64_t pcs[] = {kCode + 2, kCode + 6, kCode + 10, kCode + 14, kCode};
+  for (uint64_t n = 1; n <= 23; ++n) {
+    hart().x[kT0] = 0;
+    hart().x[kT1] = 0;
+    hart().x[kT2] = data;
+    hart().x[kA0] = 100;
+    hart().pc = kCode;
+    ASSERT_EQ(run(n), n);
+    const uint64_t iterations_started = (n + 4) / 5;
+    EXPECT_EQ(hart().pc, pcs[(n - 1) % 5]) << n;
+    EXPECT_EQ(hart().x[kT0], iterations_started) << n;
+    EXPECT_EQ(hart().x[kT1], n % 5 >= 3 || n % 5 == 0 ? iterations_started : iterations_started - 1)
+        << n;
+  }
+}
+
+TEST_F(InterpTest, TrapInAnInlinedLoadRecordsItsPc) {
+  // ld from a hole in the address map: access fault at the load itself.
+  code(kCode, {enc::addi(kA0, 0, 1), enc::ld(kT1, kT2, 0), enc::addi(kA0, 0, 2)});
+  hart().x[kT2] = 0x4000'0000'0000;
+  hart().pc = kCode;
+  EXPECT_EQ(run(3), 3u);
+  EXPECT_EQ(csr(kMcause), exc::kLoadAccessFault);
+  EXPECT_EQ(csr(kMepc), kCode + 4);
+  EXPECT_EQ(hart().x[kA0], 1u);
+  EXPECT_EQ(hart().pc, kMVec);
+  EXPECT_EQ(hart().instret(), 3u);
+}
+
 }  // namespace
 }  // namespace vireo::riscv::test

@@ -1,8 +1,6 @@
-// RV64I base integer instructions: semantics and encodings. Every handler
-// reads its sources before writing rd (rd may equal a source) and advances pc
-// last; a memory helper that returns false has already taken the trap.
-#include <type_traits>
-
+// RV64I base integer instructions: the encodings (the semantics live in
+// isa/rv64i.hpp, where the interpreter can inline them) and fence.
+#include "cpu/riscv/isa/rv64i.hpp"
 #include "cpu/riscv/hart.hpp"
 #include "cpu/riscv/isa.hpp"
 
@@ -10,94 +8,7 @@ namespace vireo::riscv {
 
 namespace {
 
-using i64 = int64_t;
-using u64 = uint64_t;
-
-inline i64 sext32(u64 v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
-
-// ---- Upper immediates and jumps ----
-
-void exec_lui(Hart& h, const DecodedInsn& d) {
-  h.x[d.rd] = d.imm;
-  h.pc += d.len;
-}
-void exec_auipc(Hart& h, const DecodedInsn& d) {
-  h.x[d.rd] = h.pc + d.imm;
-  h.pc += d.len;
-}
-void exec_jal(Hart& h, const DecodedInsn& d) {
-  const u64 link = h.pc + d.len;
-  h.pc += d.imm;
-  h.x[d.rd] = link;
-}
-void exec_jalr(Hart& h, const DecodedInsn& d) {
-  // Targets are always 2-aligned once bit 0 is cleared, and C is present, so
-  // there is no misaligned-fetch case.
-  const u64 target = (h.x[d.rs1] + d.imm) & ~u64{1};
-  h.x[d.rd] = h.pc + d.len;
-  h.pc = target;
-}
-
-// ---- Branches ----
-
-template <bool (*Taken)(u64, u64)>
-void exec_branch(Hart& h, const DecodedInsn& d) {
-  h.pc += Taken(h.x[d.rs1], h.x[d.rs2]) ? d.imm : d.len;
-}
-bool eq(u64 a, u64 b) { return a == b; }
-bool ne(u64 a, u64 b) { return a != b; }
-bool lt(u64 a, u64 b) { return static_cast<i64>(a) < static_cast<i64>(b); }
-bool ge(u64 a, u64 b) { return static_cast<i64>(a) >= static_cast<i64>(b); }
-bool ltu(u64 a, u64 b) { return a < b; }
-bool geu(u64 a, u64 b) { return a >= b; }
-
-// ---- Loads and stores ----
-
-// T is the guest access type; its signedness decides the extension to 64 bits.
-template <class T>
-void exec_load(Hart& h, const DecodedInsn& d) {
-  using Unsigned = std::make_unsigned_t<T>;
-  Unsigned value;
-  if (!h.load<Unsigned>(h.x[d.rs1] + d.imm, value)) return;
-  h.x[d.rd] = static_cast<u64>(static_cast<i64>(static_cast<T>(value)));
-  h.pc += d.len;
-}
-template <class T>
-void exec_store(Hart& h, const DecodedInsn& d) {
-  if (!h.store<T>(h.x[d.rs1] + d.imm, static_cast<T>(h.x[d.rs2]))) return;
-  h.pc += d.len;
-}
-
-// ---- Register-immediate and register-register ALU ----
-
-// One template per shape keeps each instruction a one-line operation.
-template <u64 (*Op)(u64, u64)>
-void exec_alu_imm(Hart& h, const DecodedInsn& d) {
-  h.x[d.rd] = Op(h.x[d.rs1], static_cast<u64>(d.imm));
-  h.pc += d.len;
-}
-template <u64 (*Op)(u64, u64)>
-void exec_alu_reg(Hart& h, const DecodedInsn& d) {
-  h.x[d.rd] = Op(h.x[d.rs1], h.x[d.rs2]);
-  h.pc += d.len;
-}
-
-u64 op_add(u64 a, u64 b) { return a + b; }
-u64 op_sub(u64 a, u64 b) { return a - b; }
-u64 op_slt(u64 a, u64 b) { return static_cast<i64>(a) < static_cast<i64>(b); }
-u64 op_sltu(u64 a, u64 b) { return a < b; }
-u64 op_xor(u64 a, u64 b) { return a ^ b; }
-u64 op_or(u64 a, u64 b) { return a | b; }
-u64 op_and(u64 a, u64 b) { return a & b; }
-u64 op_sll(u64 a, u64 b) { return a << (b & 63); }
-u64 op_srl(u64 a, u64 b) { return a >> (b & 63); }
-u64 op_sra(u64 a, u64 b) { return static_cast<u64>(static_cast<i64>(a) >> (b & 63)); }
-
-u64 op_addw(u64 a, u64 b) { return sext32(a + b); }
-u64 op_subw(u64 a, u64 b) { return sext32(a - b); }
-u64 op_sllw(u64 a, u64 b) { return sext32(static_cast<uint32_t>(a) << (b & 31)); }
-u64 op_srlw(u64 a, u64 b) { return sext32(static_cast<uint32_t>(a) >> (b & 31)); }
-u64 op_sraw(u64 a, u64 b) { return static_cast<u64>(static_cast<int32_t>(a) >> (b & 31)); }
+using namespace rv64i;
 
 // fence, fence.tso and pause. Other harts run on other host threads, so a
 // fence ordering memory accesses (pred and succ both name r or w) becomes a
@@ -116,61 +27,61 @@ constexpr uint32_t kFunct6Mask = 0xfc00707f;
 constexpr uint32_t kFunct7Mask = 0xfe00707f;
 
 constexpr OpcodeDef kOpcodes[] = {
-    {"lui", kOpcodeMask, 0x00000037, Format::kU, exec_lui, "rd,imm"},
-    {"auipc", kOpcodeMask, 0x00000017, Format::kU, exec_auipc, "rd,imm"},
-    {"jal", kOpcodeMask, 0x0000006f, Format::kJ, exec_jal, "rd,imm"},
-    {"jalr", kFunct3Mask, 0x00000067, Format::kI, exec_jalr, "rd,off(rs1)"},
+    {"lui", kOpcodeMask, 0x00000037, Format::kU, exec_seq<lui>, "rd,imm"},
+    {"auipc", kOpcodeMask, 0x00000017, Format::kU, exec_seq_pc<auipc>, "rd,imm"},
+    {"jal", kOpcodeMask, 0x0000006f, Format::kJ, exec_jump<jal>, "rd,imm"},
+    {"jalr", kFunct3Mask, 0x00000067, Format::kI, exec_jump<jalr>, "rd,off(rs1)"},
 
-    {"beq", kFunct3Mask, 0x00000063, Format::kB, exec_branch<eq>, "rs1,rs2,imm"},
-    {"bne", kFunct3Mask, 0x00001063, Format::kB, exec_branch<ne>, "rs1,rs2,imm"},
-    {"blt", kFunct3Mask, 0x00004063, Format::kB, exec_branch<lt>, "rs1,rs2,imm"},
-    {"bge", kFunct3Mask, 0x00005063, Format::kB, exec_branch<ge>, "rs1,rs2,imm"},
-    {"bltu", kFunct3Mask, 0x00006063, Format::kB, exec_branch<ltu>, "rs1,rs2,imm"},
-    {"bgeu", kFunct3Mask, 0x00007063, Format::kB, exec_branch<geu>, "rs1,rs2,imm"},
+    {"beq", kFunct3Mask, 0x00000063, Format::kB, exec_jump<branch<eq>>, "rs1,rs2,imm"},
+    {"bne", kFunct3Mask, 0x00001063, Format::kB, exec_jump<branch<ne>>, "rs1,rs2,imm"},
+    {"blt", kFunct3Mask, 0x00004063, Format::kB, exec_jump<branch<lt>>, "rs1,rs2,imm"},
+    {"bge", kFunct3Mask, 0x00005063, Format::kB, exec_jump<branch<ge>>, "rs1,rs2,imm"},
+    {"bltu", kFunct3Mask, 0x00006063, Format::kB, exec_jump<branch<ltu>>, "rs1,rs2,imm"},
+    {"bgeu", kFunct3Mask, 0x00007063, Format::kB, exec_jump<branch<geu>>, "rs1,rs2,imm"},
 
-    {"lb", kFunct3Mask, 0x00000003, Format::kI, exec_load<int8_t>, "rd,off(rs1)"},
-    {"lh", kFunct3Mask, 0x00001003, Format::kI, exec_load<int16_t>, "rd,off(rs1)"},
-    {"lw", kFunct3Mask, 0x00002003, Format::kI, exec_load<int32_t>, "rd,off(rs1)"},
-    {"ld", kFunct3Mask, 0x00003003, Format::kI, exec_load<int64_t>, "rd,off(rs1)"},
-    {"lbu", kFunct3Mask, 0x00004003, Format::kI, exec_load<uint8_t>, "rd,off(rs1)"},
-    {"lhu", kFunct3Mask, 0x00005003, Format::kI, exec_load<uint16_t>, "rd,off(rs1)"},
-    {"lwu", kFunct3Mask, 0x00006003, Format::kI, exec_load<uint32_t>, "rd,off(rs1)"},
+    {"lb", kFunct3Mask, 0x00000003, Format::kI, exec_mem<load<int8_t>>, "rd,off(rs1)"},
+    {"lh", kFunct3Mask, 0x00001003, Format::kI, exec_mem<load<int16_t>>, "rd,off(rs1)"},
+    {"lw", kFunct3Mask, 0x00002003, Format::kI, exec_mem<load<int32_t>>, "rd,off(rs1)"},
+    {"ld", kFunct3Mask, 0x00003003, Format::kI, exec_mem<load<int64_t>>, "rd,off(rs1)"},
+    {"lbu", kFunct3Mask, 0x00004003, Format::kI, exec_mem<load<uint8_t>>, "rd,off(rs1)"},
+    {"lhu", kFunct3Mask, 0x00005003, Format::kI, exec_mem<load<uint16_t>>, "rd,off(rs1)"},
+    {"lwu", kFunct3Mask, 0x00006003, Format::kI, exec_mem<load<uint32_t>>, "rd,off(rs1)"},
 
-    {"sb", kFunct3Mask, 0x00000023, Format::kS, exec_store<uint8_t>, "rs2,off(rs1)"},
-    {"sh", kFunct3Mask, 0x00001023, Format::kS, exec_store<uint16_t>, "rs2,off(rs1)"},
-    {"sw", kFunct3Mask, 0x00002023, Format::kS, exec_store<uint32_t>, "rs2,off(rs1)"},
-    {"sd", kFunct3Mask, 0x00003023, Format::kS, exec_store<uint64_t>, "rs2,off(rs1)"},
+    {"sb", kFunct3Mask, 0x00000023, Format::kS, exec_mem<store<uint8_t>>, "rs2,off(rs1)"},
+    {"sh", kFunct3Mask, 0x00001023, Format::kS, exec_mem<store<uint16_t>>, "rs2,off(rs1)"},
+    {"sw", kFunct3Mask, 0x00002023, Format::kS, exec_mem<store<uint32_t>>, "rs2,off(rs1)"},
+    {"sd", kFunct3Mask, 0x00003023, Format::kS, exec_mem<store<uint64_t>>, "rs2,off(rs1)"},
 
-    {"addi", kFunct3Mask, 0x00000013, Format::kI, exec_alu_imm<op_add>, "rd,rs1,imm"},
-    {"slti", kFunct3Mask, 0x00002013, Format::kI, exec_alu_imm<op_slt>, "rd,rs1,imm"},
-    {"sltiu", kFunct3Mask, 0x00003013, Format::kI, exec_alu_imm<op_sltu>, "rd,rs1,imm"},
-    {"xori", kFunct3Mask, 0x00004013, Format::kI, exec_alu_imm<op_xor>, "rd,rs1,imm"},
-    {"ori", kFunct3Mask, 0x00006013, Format::kI, exec_alu_imm<op_or>, "rd,rs1,imm"},
-    {"andi", kFunct3Mask, 0x00007013, Format::kI, exec_alu_imm<op_and>, "rd,rs1,imm"},
-    {"slli", kFunct6Mask, 0x00001013, Format::kShift, exec_alu_imm<op_sll>, "rd,rs1,imm"},
-    {"srli", kFunct6Mask, 0x00005013, Format::kShift, exec_alu_imm<op_srl>, "rd,rs1,imm"},
-    {"srai", kFunct6Mask, 0x40005013, Format::kShift, exec_alu_imm<op_sra>, "rd,rs1,imm"},
+    {"addi", kFunct3Mask, 0x00000013, Format::kI, exec_seq<alu_imm<op_add>>, "rd,rs1,imm"},
+    {"slti", kFunct3Mask, 0x00002013, Format::kI, exec_seq<alu_imm<op_slt>>, "rd,rs1,imm"},
+    {"sltiu", kFunct3Mask, 0x00003013, Format::kI, exec_seq<alu_imm<op_sltu>>, "rd,rs1,imm"},
+    {"xori", kFunct3Mask, 0x00004013, Format::kI, exec_seq<alu_imm<op_xor>>, "rd,rs1,imm"},
+    {"ori", kFunct3Mask, 0x00006013, Format::kI, exec_seq<alu_imm<op_or>>, "rd,rs1,imm"},
+    {"andi", kFunct3Mask, 0x00007013, Format::kI, exec_seq<alu_imm<op_and>>, "rd,rs1,imm"},
+    {"slli", kFunct6Mask, 0x00001013, Format::kShift, exec_seq<alu_imm<op_sll>>, "rd,rs1,imm"},
+    {"srli", kFunct6Mask, 0x00005013, Format::kShift, exec_seq<alu_imm<op_srl>>, "rd,rs1,imm"},
+    {"srai", kFunct6Mask, 0x40005013, Format::kShift, exec_seq<alu_imm<op_sra>>, "rd,rs1,imm"},
 
-    {"add", kFunct7Mask, 0x00000033, Format::kR, exec_alu_reg<op_add>, "rd,rs1,rs2"},
-    {"sub", kFunct7Mask, 0x40000033, Format::kR, exec_alu_reg<op_sub>, "rd,rs1,rs2"},
-    {"sll", kFunct7Mask, 0x00001033, Format::kR, exec_alu_reg<op_sll>, "rd,rs1,rs2"},
-    {"slt", kFunct7Mask, 0x00002033, Format::kR, exec_alu_reg<op_slt>, "rd,rs1,rs2"},
-    {"sltu", kFunct7Mask, 0x00003033, Format::kR, exec_alu_reg<op_sltu>, "rd,rs1,rs2"},
-    {"xor", kFunct7Mask, 0x00004033, Format::kR, exec_alu_reg<op_xor>, "rd,rs1,rs2"},
-    {"srl", kFunct7Mask, 0x00005033, Format::kR, exec_alu_reg<op_srl>, "rd,rs1,rs2"},
-    {"sra", kFunct7Mask, 0x40005033, Format::kR, exec_alu_reg<op_sra>, "rd,rs1,rs2"},
-    {"or", kFunct7Mask, 0x00006033, Format::kR, exec_alu_reg<op_or>, "rd,rs1,rs2"},
-    {"and", kFunct7Mask, 0x00007033, Format::kR, exec_alu_reg<op_and>, "rd,rs1,rs2"},
+    {"add", kFunct7Mask, 0x00000033, Format::kR, exec_seq<alu_reg<op_add>>, "rd,rs1,rs2"},
+    {"sub", kFunct7Mask, 0x40000033, Format::kR, exec_seq<alu_reg<op_sub>>, "rd,rs1,rs2"},
+    {"sll", kFunct7Mask, 0x00001033, Format::kR, exec_seq<alu_reg<op_sll>>, "rd,rs1,rs2"},
+    {"slt", kFunct7Mask, 0x00002033, Format::kR, exec_seq<alu_reg<op_slt>>, "rd,rs1,rs2"},
+    {"sltu", kFunct7Mask, 0x00003033, Format::kR, exec_seq<alu_reg<op_sltu>>, "rd,rs1,rs2"},
+    {"xor", kFunct7Mask, 0x00004033, Format::kR, exec_seq<alu_reg<op_xor>>, "rd,rs1,rs2"},
+    {"srl", kFunct7Mask, 0x00005033, Format::kR, exec_seq<alu_reg<op_srl>>, "rd,rs1,rs2"},
+    {"sra", kFunct7Mask, 0x40005033, Format::kR, exec_seq<alu_reg<op_sra>>, "rd,rs1,rs2"},
+    {"or", kFunct7Mask, 0x00006033, Format::kR, exec_seq<alu_reg<op_or>>, "rd,rs1,rs2"},
+    {"and", kFunct7Mask, 0x00007033, Format::kR, exec_seq<alu_reg<op_and>>, "rd,rs1,rs2"},
 
-    {"addiw", kFunct3Mask, 0x0000001b, Format::kI, exec_alu_imm<op_addw>, "rd,rs1,imm"},
-    {"slliw", kFunct7Mask, 0x0000101b, Format::kShiftW, exec_alu_imm<op_sllw>, "rd,rs1,imm"},
-    {"srliw", kFunct7Mask, 0x0000501b, Format::kShiftW, exec_alu_imm<op_srlw>, "rd,rs1,imm"},
-    {"sraiw", kFunct7Mask, 0x4000501b, Format::kShiftW, exec_alu_imm<op_sraw>, "rd,rs1,imm"},
-    {"addw", kFunct7Mask, 0x0000003b, Format::kR, exec_alu_reg<op_addw>, "rd,rs1,rs2"},
-    {"subw", kFunct7Mask, 0x4000003b, Format::kR, exec_alu_reg<op_subw>, "rd,rs1,rs2"},
-    {"sllw", kFunct7Mask, 0x0000103b, Format::kR, exec_alu_reg<op_sllw>, "rd,rs1,rs2"},
-    {"srlw", kFunct7Mask, 0x0000503b, Format::kR, exec_alu_reg<op_srlw>, "rd,rs1,rs2"},
-    {"sraw", kFunct7Mask, 0x4000503b, Format::kR, exec_alu_reg<op_sraw>, "rd,rs1,rs2"},
+    {"addiw", kFunct3Mask, 0x0000001b, Format::kI, exec_seq<alu_imm<op_addw>>, "rd,rs1,imm"},
+    {"slliw", kFunct7Mask, 0x0000101b, Format::kShiftW, exec_seq<alu_imm<op_sllw>>, "rd,rs1,imm"},
+    {"srliw", kFunct7Mask, 0x0000501b, Format::kShiftW, exec_seq<alu_imm<op_srlw>>, "rd,rs1,imm"},
+    {"sraiw", kFunct7Mask, 0x4000501b, Format::kShiftW, exec_seq<alu_imm<op_sraw>>, "rd,rs1,imm"},
+    {"addw", kFunct7Mask, 0x0000003b, Format::kR, exec_seq<alu_reg<op_addw>>, "rd,rs1,rs2"},
+    {"subw", kFunct7Mask, 0x4000003b, Format::kR, exec_seq<alu_reg<op_subw>>, "rd,rs1,rs2"},
+    {"sllw", kFunct7Mask, 0x0000103b, Format::kR, exec_seq<alu_reg<op_sllw>>, "rd,rs1,rs2"},
+    {"srlw", kFunct7Mask, 0x0000503b, Format::kR, exec_seq<alu_reg<op_srlw>>, "rd,rs1,rs2"},
+    {"sraw", kFunct7Mask, 0x4000503b, Format::kR, exec_seq<alu_reg<op_sraw>>, "rd,rs1,rs2"},
 
     // One row for every fence: fence.tso (fm=1000) and pause (pred=w, succ=0)
     // are fences too, and unknown fm values must behave as a plain fence, so
