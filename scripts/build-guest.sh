@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build Vireo's default RISC-V guest fixture: a small Linux kernel (Image),
-# an initramfs with static busybox + cpubench, and a stamp file.
+# an initramfs with static busybox, cpubench and vsockcat, and a stamp file.
 #
 # Everything comes from Debian packages (linux-source-6.1, the busybox
 # source package, the riscv64 cross toolchain); nothing else is downloaded.
@@ -28,6 +28,7 @@ KFRAG=$ROOT/guest/riscv64/kernel.config
 BBFRAG=$ROOT/guest/riscv64/busybox.config
 INIT=$ROOT/guest/riscv64/init
 CPUBENCH_SRC=$ROOT/bench/guest/cpubench.c
+VSOCKCAT_SRC=$ROOT/guest/tools/vsockcat.c
 
 LINUX_PKG=linux-source-6.1
 LINUX_TARBALL=/usr/src/linux-source-6.1.tar.xz
@@ -291,26 +292,46 @@ step_busybox() {
 	log "busybox: built $(du -h "$BB/out/busybox" | cut -f1) static binary"
 }
 
-# -------------------------------------------------------------- cpubench
+# -------------------------------------------------------- guest programs
 
-CPUBENCH_CFLAGS=(-O2 -static -Wall -Wextra)
+# Small static C programs for the initramfs: cpubench (the CPU benchmark) and
+# vsockcat (netcat for AF_VSOCK; busybox has none). NAME=SOURCE:LIBS.
+GUEST_PROGRAMS=(
+	"cpubench=$CPUBENCH_SRC:-lm"
+	"vsockcat=$VSOCKCAT_SRC:"
+)
+PROGRAM_CFLAGS=(-O2 -static -Wall -Wextra)
 
-step_cpubench() {
-	local dir=$BUILD/cpubench
-	CPUBENCH_HASH=$({
+step_programs() {
+	local dir=$BUILD/programs entry name src libs
+	PROGRAMS_HASH=$({
 		toolchain_id
-		cat "$CPUBENCH_SRC"
-		echo "${CPUBENCH_CFLAGS[*]}"
+		echo "${PROGRAM_CFLAGS[*]} ${GUEST_PROGRAMS[*]}"
+		for entry in "${GUEST_PROGRAMS[@]}"; do
+			src=${entry#*=}
+			cat "${src%%:*}"
+		done
 	} | short_hash)
-	if is_fresh "$dir/.vireo-hash" "$CPUBENCH_HASH" && [[ -x $dir/cpubench ]]; then
-		log "cpubench: up to date ($CPUBENCH_HASH)"
+	local missing=0
+	for entry in "${GUEST_PROGRAMS[@]}"; do
+		[[ -x $dir/${entry%%=*} ]] || missing=1
+	done
+	if ((missing == 0)) && is_fresh "$dir/.vireo-hash" "$PROGRAMS_HASH"; then
+		log "programs: up to date ($PROGRAMS_HASH)"
 		return
 	fi
 	mkdir -p "$dir"
 	rm -f "$dir/.vireo-hash"
-	"${CROSS}gcc" "${CPUBENCH_CFLAGS[@]}" -o "$dir/cpubench" "$CPUBENCH_SRC" -lm
-	echo "$CPUBENCH_HASH" >"$dir/.vireo-hash"
-	log "cpubench: built $(du -h "$dir/cpubench" | cut -f1) static binary"
+	for entry in "${GUEST_PROGRAMS[@]}"; do
+		name=${entry%%=*}
+		src=${entry#*=}
+		libs=${src#*:}
+		src=${src%%:*}
+		# shellcheck disable=SC2086 # libs is a word list
+		"${CROSS}gcc" "${PROGRAM_CFLAGS[@]}" -o "$dir/$name" "$src" $libs
+		log "programs: built $name ($(du -h "$dir/$name" | cut -f1) static binary)"
+	done
+	echo "$PROGRAMS_HASH" >"$dir/.vireo-hash"
 }
 
 # ------------------------------------------------------------- initramfs
@@ -331,7 +352,8 @@ initramfs_tree() {
 		ln -sfn /bin/busybox "$R$l"
 	done <"$BB/out/busybox.links"
 	install -m 0755 "$INIT" "$R/init"
-	install -m 0755 "$BUILD/cpubench/cpubench" "$R/bin/cpubench"
+	install -m 0755 "$BUILD/programs/cpubench" "$R/bin/cpubench"
+	install -m 0755 "$BUILD/programs/vsockcat" "$R/bin/vsockcat"
 	# Default udhcpc hook, so that `udhcpc -i eth0` configures the interface.
 	install -m 0755 "$BB/src/examples/udhcp/simple.script" "$R/usr/share/udhcpc/default.script"
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
@@ -360,7 +382,7 @@ initramfs_spec() { # tree
 step_initramfs() {
 	local dir=$BUILD/initramfs
 	INITRAMFS_HASH=$({
-		echo "$BUSYBOX_HASH $CPUBENCH_HASH $EPOCH"
+		echo "$BUSYBOX_HASH $PROGRAMS_HASH $EPOCH"
 		cat "$INIT" "$BB/src/examples/udhcp/simple.script" "$KSRC/usr/gen_init_cpio.c"
 		declare -f initramfs_tree initramfs_spec step_initramfs
 	} | short_hash)
@@ -396,7 +418,7 @@ log "cache: $CACHE (jobs: $JOBS)"
 
 step_kernel
 step_busybox
-step_cpubench
+step_programs
 step_initramfs
 
 # The stamp summarises what the outputs were built from; it is only
@@ -404,7 +426,7 @@ step_initramfs
 stamp=$(
 	echo "kernel $KERNEL_HASH $LINUX_PKG $(cat "$KSRC/.vireo-version")"
 	echo "busybox $BUSYBOX_HASH $BUSYBOX_VERSION"
-	echo "cpubench $CPUBENCH_HASH"
+	echo "programs $PROGRAMS_HASH"
 	echo "initramfs $INITRAMFS_HASH"
 	(cd "$OUT" && sha256sum Image initramfs.cpio.gz)
 )
