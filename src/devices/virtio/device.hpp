@@ -31,7 +31,10 @@ std::string_view device_id_name(uint32_t id);
 
 // The transport's side of an active device: how the device signals the
 // driver and watches host file descriptors. Valid from activate() until
-// reset() returns; calls are cheap and never block on the guest.
+// reset() returns; calls are cheap and never block on the guest. Call it only
+// from inside the device's entry points and fd handlers (the transport's
+// serialisation covers its state too); work finished on another host thread
+// comes back through a watched fd (an eventfd, an io_uring completion fd).
 class DeviceHost {
  public:
   virtual ~DeviceHost() = default;
