@@ -48,6 +48,11 @@ Result<ElfInfo> parse_class(std::span<const uint8_t> file, bool is64) {
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     Phdr ph;
     read_at(file, eh.e_phoff + uint64_t{i} * sizeof(Phdr), ph);
+    if (ph.p_type == PT_NOTE) {
+      if (!range_in_file(file, ph.p_offset, ph.p_filesz)) return bad("notes past end of file");
+      info.notes.push_back({ph.p_offset, ph.p_filesz});
+      continue;
+    }
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     if (ph.p_filesz > ph.p_memsz) return bad("segment file size exceeds memory size");
     if (!range_in_file(file, ph.p_offset, ph.p_filesz)) return bad("segment past end of file");

@@ -24,11 +24,17 @@ struct ElfSegment {
   uint64_t mem_size;
 };
 
+struct ElfNotes {
+  uint64_t file_offset;
+  uint64_t size;
+};
+
 struct ElfInfo {
   bool is64 = false;
   uint16_t machine = 0;
   uint64_t entry = 0;
   std::vector<ElfSegment> segments;  // PT_LOAD only
+  std::vector<ElfNotes> notes;       // PT_NOTE contents, inside the file
   uint64_t lowest = 0, highest = 0;  // physical span of loaded segments [lowest, highest)
 };
 

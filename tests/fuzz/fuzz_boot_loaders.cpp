@@ -9,6 +9,9 @@
 
 #include "boot/elf.hpp"
 #include "boot/riscv_image.hpp"
+#include "boot/x86/bzimage.hpp"
+#include "boot/x86/multiboot.hpp"
+#include "boot/x86/pvh.hpp"
 #include "core/guest_memory.hpp"
 
 namespace {
@@ -59,6 +62,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)boot::is_riscv_image(file);
   if (auto image = boot::parse_riscv_image(file)) {
     if (image->image_size < size || image->text_offset % 4096 != 0) __builtin_trap();
+  }
+
+  // x86: bzImage header and zero page, PVH note, Multiboot header and image.
+  if (auto bz = boot::x86::parse_bzimage(file)) {
+    if (bz->header_end > bz->setup_size || bz->setup_size + bz->kernel_size != size ||
+        bz->init_size < bz->kernel_size) {
+      __builtin_trap();
+    }
+    boot::x86::E820Map map;
+    (void)map.add(0, 0x9fc00, boot::x86::E820Type::kRam);
+    (void)map.add(0x100000, 64 << 20, boot::x86::E820Type::kRam);
+    if (auto at = boot::x86::choose_load_address(*bz, map)) {
+      if (!map.is_ram(*at, bz->init_size)) __builtin_trap();
+    }
+    static uint8_t page[boot::x86::kZeroPageSize];
+    boot::x86::ZeroPageParams params;
+    params.cmdline_len = 10;
+    (void)boot::x86::build_zero_page(page, file, *bz, params, map);
+  }
+  if (auto info = boot::parse_elf(file)) (void)boot::x86::find_pvh_entry(file, *info);
+  if (auto mb = boot::x86::find_multiboot_header(file); mb && mb->has_value()) {
+    if (auto img = boot::x86::multiboot_image(file, **mb)) {
+      if (img->file_offset > size || img->file_bytes > size - img->file_offset ||
+          img->mem_bytes < img->file_bytes) {
+        __builtin_trap();
+      }
+    }
   }
   return 0;
 }
