@@ -23,6 +23,7 @@
 #include "core/irq.hpp"
 #include "cpu/riscv/hart.hpp"
 #include "devices/virtio/device.hpp"
+#include "machines/machine.hpp"
 
 namespace vireo {
 
@@ -50,15 +51,7 @@ struct RiscvVirtConfig {
   std::vector<virtio::DeviceFactory> virtio_devices;
 };
 
-// How a run ended.
-struct ExitStatus {
-  int code = 0;
-  std::string message;   // shown to the user when not empty
-  uint64_t instret = 0;  // instructions retired by all harts
-  double seconds = 0;    // wall time the guest ran
-};
-
-class RiscvVirt final : public riscv::HartHost {
+class RiscvVirt final : public riscv::HartHost, public Machine {
  public:
   static constexpr uint64_t kRamBase = 0x8000'0000;
   static constexpr uint64_t kMinMemory = 16ull << 20;
@@ -89,18 +82,17 @@ class RiscvVirt final : public riscv::HartHost {
                                                    OutputFn output, StopFn on_stop);
   ~RiscvVirt() override;
 
-  void start();          // starts one host thread per hart
-  void stop_and_join();  // asks every hart to stop and joins the threads
-  ExitStatus exit_status() const;
-
-  // Bytes typed on the console, for the UART. Returns how many were accepted.
-  size_t console_input(std::span<const uint8_t> bytes);
+  // Machine
+  void start() override;
+  void stop_and_join() override;
+  ExitStatus exit_status() const override;
+  size_t console_input(std::span<const uint8_t> bytes) override;
+  uint64_t instret_total() const override;
 
   GuestMemory& memory() { return memory_; }
   const Bus& bus() const { return bus_; }
   const std::vector<uint8_t>& device_tree() const { return dtb_; }
   uint64_t device_tree_addr() const { return dtb_addr_; }
-  uint64_t instret_total() const;
 
   // riscv::HartHost
   uint32_t hart_count() const override { return static_cast<uint32_t>(harts_.size()); }
