@@ -63,7 +63,7 @@ std::string detect_arch(const std::string& kernel) {
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed console reader must not kill the VMM
 
-  CLI::App app{"Vireo: a virtual machine monitor (RISC-V emulation; KVM x86-64 to come)", "vireo"};
+  CLI::App app{"Vireo: a virtual machine monitor (RISC-V emulation, x86-64 on KVM)", "vireo"};
   app.set_version_flag("--version", std::string("vireo ") + VIREO_VERSION);
   app.require_subcommand(0, 1);
   std::string log_level = "warn";
@@ -77,8 +77,10 @@ int main(int argc, char** argv) {
   bool stats = false;
   bool cmdline_given = false;
   bool rng = false;
+  bool debug_exit = false;
   run->add_option("--arch", arch, "riscv64 or x86_64 (default: from the kernel file)");
-  run->add_option("--kernel", kernel, "Kernel: RISC-V Image, or an ELF program");
+  run->add_option("--kernel", kernel,
+                  "Kernel: RISC-V Image or ELF program; x86 bzImage, PVH ELF or Multiboot");
   run->add_option("--initrd", initrd, "Initial ramdisk (cpio archive)");
   run->add_option("--cmdline", cmdline, "Kernel command line")->each([&](const std::string&) {
     cmdline_given = true;
@@ -92,6 +94,8 @@ int main(int argc, char** argv) {
   run->add_option("--serial", serial, "Console: stdio, null or file=PATH")->capture_default_str();
   run->add_flag("--rng", rng,
                 "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
+  run->add_flag("--debug-exit", debug_exit,
+                "x86_64: add isa-debug-exit at port 0xf4 (a write of v exits with (v<<1)|1)");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -142,11 +146,21 @@ int main(int argc, char** argv) {
   if (arch != detected) {
     fail(fmt::format("kernel '{}' is a {} kernel, but --arch is {}", kernel, detected, arch));
   }
-  if (arch == "x86_64") {
+  const bool x86 = arch == "x86_64";
+  const char* machine_name = x86 ? "the x86_64 microVM" : "the riscv64 virt machine";
+  const uint32_t max_cpus = x86 ? vireo::X86Microvm::kMaxCpus : vireo::RiscvVirt::kMaxCpus;
+  const uint64_t min_memory = x86 ? vireo::X86Microvm::kMinMemory : vireo::RiscvVirt::kMinMemory;
+  const uint64_t max_memory = x86 ? vireo::X86Microvm::kMaxMemory : vireo::RiscvVirt::kMaxMemory;
+  if (x86 && firmware != "none") {
     fail(
-        "x86_64 guests run on the KVM engine, which this build of vireo does not have yet: "
-        "use a riscv64 kernel");
+        "--firmware is for riscv64 guests: x86_64 kernels boot directly (bzImage, PVH, "
+        "Multiboot)");
   }
+  if (x86 && trace) fail("--trace is for the riscv64 interpreter: KVM runs x86_64 guests");
+  if (!x86 && debug_exit)
+    fail(
+        "--debug-exit is an x86 port device: riscv64 guests exit through "
+        "the SiFive test device or HTIF");
 
   char* end = nullptr;
   errno = 0;
@@ -154,16 +168,14 @@ int main(int argc, char** argv) {
   if (cpus_text.empty() || *end != '\0' || errno != 0 || cpus_text[0] == '-') {
     fail(fmt::format("--cpus '{}' is not a number: give a count such as 2", cpus_text));
   }
-  if (cpus < 1 || cpus > vireo::RiscvVirt::kMaxCpus) {
-    fail(fmt::format("--cpus {} is out of range: the riscv64 virt machine takes 1 to {}", cpus,
-                     vireo::RiscvVirt::kMaxCpus));
+  if (cpus < 1 || cpus > max_cpus) {
+    fail(fmt::format("--cpus {} is out of range: {} takes 1 to {}", cpus, machine_name, max_cpus));
   }
   auto memory = vireo::parse_size(memory_text);
   if (!memory) fail("--memory " + memory.error().message);
-  if (*memory < vireo::RiscvVirt::kMinMemory || *memory > vireo::RiscvVirt::kMaxMemory) {
-    fail(fmt::format("--memory {} is out of range: the riscv64 virt machine takes {} MiB to {} GiB",
-                     memory_text, vireo::RiscvVirt::kMinMemory >> 20,
-                     vireo::RiscvVirt::kMaxMemory >> 30));
+  if (*memory < min_memory || *memory > max_memory) {
+    fail(fmt::format("--memory {} is out of range: {} takes {} MiB to {} GiB", memory_text,
+                     machine_name, min_memory >> 20, max_memory >> 30));
   }
   auto serial_config = vireo::parse_serial(serial);
   if (!serial_config) fail(serial_config.error().message);
@@ -175,6 +187,12 @@ int main(int argc, char** argv) {
   board.cmdline = cmdline;
   board.firmware_path = firmware == "none" ? "" : firmware;
   board.trace = trace;
+  config.arch = x86 ? vireo::Arch::kX86_64 : vireo::Arch::kRiscv64;
+  config.x86.debug_exit = debug_exit;
+  // Another KVM device node (e.g. in a container); tests point it at nothing.
+  if (const char* dev = std::getenv("VIREO_KVM_DEVICE"); dev != nullptr && *dev != '\0') {
+    config.x86.kvm_path = dev;
+  }
   config.serial = *serial_config;
 
   // Virtio devices, one virtio-mmio slot each, in this order.

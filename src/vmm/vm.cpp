@@ -25,7 +25,7 @@ Result<ExitStatus> run_vm(const VmConfig& config) {
 
   // The console and the board refer to each other through these callbacks;
   // `board` is set before any guest code runs.
-  RiscvVirt* board_ptr = nullptr;
+  Machine* board_ptr = nullptr;
   auto console = Console::create(
       config.serial, **loop,
       [&](std::span<const uint8_t> bytes) -> size_t {
@@ -34,9 +34,21 @@ Result<ExitStatus> run_vm(const VmConfig& config) {
       [&] { signal_stop(true); });
   if (!console) return std::unexpected(console.error());
 
-  auto board = RiscvVirt::create(
-      config.board, **loop, [c = console->get()](std::span<const uint8_t> b) { c->write(b); },
-      [&] { signal_stop(false); });
+  auto output = [c = console->get()](std::span<const uint8_t> b) { c->write(b); };
+  auto on_stop = [&] { signal_stop(false); };
+  Result<std::unique_ptr<Machine>> board = make_error(ErrorCode::kInternal, "no board");
+  if (config.arch == Arch::kX86_64) {
+    X86MicrovmConfig x86 = config.x86;
+    x86.cpus = config.board.cpus;
+    x86.memory_bytes = config.board.memory_bytes;
+    x86.kernel_path = config.board.kernel_path;
+    x86.initrd_path = config.board.initrd_path;
+    x86.cmdline = config.board.cmdline;
+    x86.virtio_devices = config.board.virtio_devices;
+    board = X86Microvm::create(x86, **loop, output, on_stop);
+  } else {
+    board = RiscvVirt::create(config.board, **loop, output, on_stop);
+  }
   if (!board) return std::unexpected(board.error());
   board_ptr = board->get();
 

@@ -4,12 +4,20 @@
 
 #include "core/error.hpp"
 #include "machines/riscv_virt.hpp"
+#include "machines/x86_microvm.hpp"
 #include "vmm/console.hpp"
 
 namespace vireo {
 
+enum class Arch { kRiscv64, kX86_64 };
+
 struct VmConfig {
+  Arch arch = Arch::kRiscv64;
+  // The board settings. The fields both boards share (CPUs, memory, kernel,
+  // initrd, command line, virtio devices) are set here for either; an x86_64
+  // VM takes them from here and its own options from `x86`.
   RiscvVirtConfig board;
+  X86MicrovmConfig x86;
   SerialConfig serial;
 };
 

@@ -32,6 +32,9 @@ def main():
     text = os.path.join(tmp, "notes.txt")
     with open(text, "w") as f:
         f.write("this is not a kernel\n" * 10)
+    x86_elf = os.path.join(tmp, "vmlinux-x86")
+    with open(x86_elf, "wb") as f:  # an ELF64 header for x86-64: enough to pick the arch
+        f.write(b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack("<HH", 2, 62) + b"\0" * 44)
     unreadable = os.path.join(tmp, "secret")
     fake_image(unreadable, 4096)
     os.chmod(unreadable, 0)
@@ -54,12 +57,17 @@ def main():
         ("bad serial", [vireo, "run", "--kernel", image, "--serial", "tcp:1234"], "stdio, null or file=PATH"),
         ("bad arch", run + ["--kernel", image, "--arch", "mips"], "--arch"),
         ("unknown option", [vireo, "run", "--frobnicate"], "frobnicate"),
+        ("x86 kernel without KVM", run + ["--kernel", x86_elf], "KVM",
+         {"VIREO_KVM_DEVICE": os.path.join(tmp, "no-kvm")}),
+        ("x86 kernel with --firmware", run + ["--kernel", x86_elf, "--firmware", text], "--firmware"),
+        ("--debug-exit on riscv64", run + ["--kernel", image, "--debug-exit"], "--debug-exit"),
     ]
     if os.getuid() != 0:
         cases.append(("unreadable kernel", run + ["--kernel", unreadable], "not readable"))
     failures = 0
-    for name, argv, needle in cases:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    for name, argv, needle, *extra_env in cases:
+        env = dict(os.environ, **(extra_env[0] if extra_env else {}))
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env=env)
         err = p.stderr.decode(errors="replace")
         lines = [l for l in err.splitlines() if l.strip()]
         problems = []
