@@ -14,6 +14,7 @@
 
 #include "core/event_loop.hpp"
 #include "cpu/kvm/kvm.hpp"
+#include "devices/virtio/rng.hpp"
 #include "machines/x86_microvm.hpp"
 
 namespace vireo {
@@ -51,6 +52,16 @@ class X86MicrovmTest : public testing::Test {
     return (dir_ / "guest.elf").string();
   }
 
+  // Assembles a 64-bit flat image (a bzImage laid out by .org) and returns its path.
+  std::string assemble_flat(const std::string& source) {
+    std::ofstream(dir_ / "flat.S") << source;
+    const std::string cmd = "cd '" + dir_.string() +
+                            "' && as --64 -o flat.o flat.S && objcopy -O binary -j .text flat.o "
+                            "flat.bin";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return (dir_ / "flat.bin").string();
+  }
+
   // Boots `kernel` and waits (generously: PVM emulates guest code) for the end.
   ExitStatus boot(X86MicrovmConfig config) {
     auto loop = EventLoop::create();
@@ -77,7 +88,7 @@ class X86MicrovmTest : public testing::Test {
     (*board)->start();
     {
       std::unique_lock lock(m);
-      EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return stopped; }))
+      EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(timeout_s_), [&] { return stopped; }))
           << "guest did not finish; serial: " << serial_;
     }
     (*board)->stop_and_join();
@@ -86,6 +97,8 @@ class X86MicrovmTest : public testing::Test {
 
   fs::path dir_;
   std::string serial_;
+  int timeout_s_ =
+      std::getenv("X86_TEST_TIMEOUT") ? std::atoi(std::getenv("X86_TEST_TIMEOUT")) : 60;
 };
 
 constexpr const char* kPvhGuest = R"(
@@ -192,6 +205,188 @@ _start:
   const ExitStatus s = boot(c);
   EXPECT_NE(s.code, 0);
   EXPECT_NE(s.message.find("triple"), std::string::npos) << s.message;
+}
+
+// A PVH guest preamble: the note, then 32-bit code at _start.
+constexpr const char* kPvhNote = R"(
+        .section .note.pvh, "a", @note
+        .balign 4
+        .long 4, 4, 18
+        .asciz "Xen"
+        .long _start
+        .text
+        .code32
+        .globl _start
+)";
+
+TEST_F(X86MicrovmTest, BzImage64BitEntryAndZeroPage) {
+  // Setup header (2 sectors), then the protected-mode kernel: its 64-bit
+  // entry at +0x200 checks RSI -> zero page (HdrS, E820 entries, command
+  // line, RSDP) and that it runs in long mode at the preferred address.
+  const std::string src = R"(
+        .text
+        .org 0x1f1
+        .byte 1                          # setup_sects
+        .org 0x1fe
+        .word 0xaa55
+        .byte 0xeb, 0x6a                 # header ends at 0x26c
+        .ascii "HdrS"
+        .word 0x020f
+        .org 0x211
+        .byte 0x01                       # LOADED_HIGH
+        .org 0x22c
+        .long 0x7fffffff                 # initrd_addr_max
+        .long 0x200000                   # kernel_alignment
+        .byte 1, 0                       # relocatable, min_alignment
+        .word 0x3                        # XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G
+        .long 255                        # cmdline_size
+        .org 0x258
+        .quad 0x1000000                  # pref_address
+        .long 0x100000                   # init_size
+        .org 0x400
+        .org 0x600
+        .code64
+        lea 0(%rip), %rax                # we run at 16 MiB + 0x200 + 7
+        cmp $0x1000207, %rax
+        jne 9f
+        cmpl $0x53726448, 0x202(%rsi)
+        jne 9f
+        cmpb $4, 0x1e8(%rsi)             # E820 entries: RAM, EBDA, BIOS area, RAM
+        jne 9f
+        mov 0x228(%rsi), %eax            # cmd_line_ptr
+        cmpl $0x746f6f62, (%rax)         # "boot"
+        jne 9f
+        mov 0x70(%rsi), %rax             # acpi_rsdp_addr
+        cmpl $0x20445352, (%rax)
+        jne 9f
+        mov %cr4, %rax                   # PAE on: long mode with paging
+        test $0x20, %al
+        jz 9f
+        mov $0x3f8, %dx
+        mov $'B', %al
+        out %al, %dx
+        mov $0x14, %al
+        out %al, $0xf4
+9:      mov $0x7f, %al
+        out %al, $0xf4
+        hlt
+        .org 0x1600
+)";
+  X86MicrovmConfig c;
+  c.memory_bytes = 64 << 20;
+  c.kernel_path = assemble_flat(src);
+  c.cmdline = "boot=ok";
+  const ExitStatus s = boot(c);
+  EXPECT_EQ(serial_, "B");
+  EXPECT_EQ(s.code, 41) << s.message;
+}
+
+TEST_F(X86MicrovmTest, SecondVcpuStartsWithInitSipiSipi) {
+  // The BSP copies a real-mode trampoline to 0x8000, sends INIT and two
+  // SIPIs (vector 8) to APIC ID 1 through its LAPIC, and waits for the AP
+  // to set a flag.
+  const std::string src = std::string(kPvhNote) + R"(
+_start:
+        mov $tramp, %esi
+        mov $0x8000, %edi
+        mov $(tramp_end - tramp), %ecx
+        rep movsb
+        movl $0x1ff, 0xfee000f0          # LAPIC software enable, as an OS does first
+        movl $0x01000000, 0xfee00310
+        movl $0x00004500, 0xfee00300     # INIT
+        movl $0x01000000, 0xfee00310
+        movl $0x00004608, 0xfee00300     # SIPI, vector 8
+        movl $0x01000000, 0xfee00310
+        movl $0x00004608, 0xfee00300     # SIPI again, as the MP spec says
+1:      cmpl $0x55, 0x7f00
+        jne 1b
+        mov $0x15, %al
+        out %al, $0xf4
+        hlt
+tramp:
+        .code16
+        xor %ax, %ax
+        mov %ax, %ds
+        mov $0x3f8, %dx
+        mov $'A', %al
+        out %al, %dx
+        movl $0x55, 0x7f00
+2:      cli
+        hlt
+        jmp 2b
+        .code32
+tramp_end:
+)";
+  X86MicrovmConfig c;
+  c.cpus = 2;
+  c.memory_bytes = 64 << 20;
+  c.kernel_path = assemble(src);
+  const ExitStatus s = boot(c);
+  EXPECT_EQ(serial_, "A");
+  EXPECT_EQ(s.code, 43) << s.message;
+}
+
+TEST_F(X86MicrovmTest, LapicTimerInterruptIsDelivered) {
+  // An IDT with a gate for vector 0x40, the LAPIC timer armed one-shot on
+  // that vector, then sti; hlt: only the interrupt gets the guest out.
+  const std::string src = std::string(kPvhNote) + R"(
+_start:
+        mov $0x7000, %esp                # PVH gives no stack; an interrupt needs one
+        mov $handler, %eax
+        mov $(0x6000 + 0x40 * 8), %ebx
+        movw %ax, (%ebx)
+        movw $0x18, 2(%ebx)              # the 32-bit code selector
+        movw $0x8e00, 4(%ebx)            # present 32-bit interrupt gate
+        shr $16, %eax
+        movw %ax, 6(%ebx)
+        lidt idtr
+        movl $0x1ff, 0xfee000f0          # LAPIC software enable
+        movl $0xb, 0xfee003e0            # divide by 1
+        movl $0x40, 0xfee00320           # LVT timer: one-shot, vector 0x40
+        movl $100000, 0xfee00380         # initial count
+        sti
+1:      hlt
+        jmp 1b
+handler:
+        mov $0x3f8, %dx
+        mov $'T', %al
+        out %al, %dx
+        mov $0x16, %al
+        out %al, $0xf4
+        hlt
+        .balign 4
+idtr:   .word 0x40 * 8 + 7
+        .long 0x6000
+)";
+  X86MicrovmConfig c;
+  c.memory_bytes = 64 << 20;
+  c.kernel_path = assemble(src);
+  const ExitStatus s = boot(c);
+  EXPECT_EQ(serial_, "T");
+  EXPECT_EQ(s.code, 45) << s.message;
+}
+
+TEST_F(X86MicrovmTest, VirtioMmioMagicAndVersionFromTheGuest) {
+  const std::string src = std::string(kPvhNote) + R"(
+_start:
+        cmpl $0x74726976, 0xd0000000     # "virt"
+        jne 9f
+        cmpl $2, 0xd0000004              # version 2
+        jne 9f
+        cmpl $4, 0xd0000008              # device ID: entropy
+        jne 9f
+        mov $0x17, %al
+        out %al, $0xf4
+9:      mov $0x7f, %al
+        out %al, $0xf4
+        hlt
+)";
+  X86MicrovmConfig c;
+  c.memory_bytes = 64 << 20;
+  c.kernel_path = assemble(src);
+  c.virtio_devices.push_back(virtio::rng_factory());
+  const ExitStatus s = boot(c);
+  EXPECT_EQ(s.code, 47) << s.message;
 }
 
 TEST_F(X86MicrovmTest, RejectsAFileThatIsNoX86Kernel) {
