@@ -13,7 +13,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libunicorn-dev device-tree-compiler
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
-  qemu-system-misc opensbi hyperfine e2fsprogs python3 acpica-tools
+  qemu-system-misc qemu-system-x86 opensbi hyperfine time e2fsprogs python3 acpica-tools
   # guest fixture: kernel and busybox cross-builds
   gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils
   dpkg-dev rsync kmod
