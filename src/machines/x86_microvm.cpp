@@ -147,6 +147,17 @@ Result<void> X86Microvm::build_devices() {
         std::move(*device), memory_, IrqLine(vm_.get(), kVirtioGsiBase + i), &loop_, name);
     if (!transport) return std::unexpected(transport.error());
     if (auto r = mmio_.add(GuestAddr(base), kVirtioSlotSize, transport->get(), name); !r) return r;
+    // QueueNotify writes signal the transport's eventfds in KVM, without a
+    // vCPU exit: the I/O thread serves the queue directly.
+    auto fds = (*transport)->create_queue_notify_fds();
+    if (!fds) return std::unexpected(fds.error());
+    for (uint32_t q = 0; q < fds->size(); ++q) {
+      if (auto r = vm_->add_ioeventfd(base + virtio::MmioTransport::kQueueNotify, 4, false,
+                                      (*fds)[q], q);
+          !r) {
+        return r;
+      }
+    }
     virtio_.push_back(std::move(*transport));
   }
   return {};
@@ -433,6 +444,8 @@ ExitStatus X86Microvm::exit_status() const {
   std::lock_guard lock(exit_mutex_);
   return exit_;
 }
+
+const virtio::MmioTransport& X86Microvm::virtio_transport(size_t i) const { return *virtio_.at(i); }
 
 size_t X86Microvm::console_input(std::span<const uint8_t> bytes) { return uart_->receive(bytes); }
 

@@ -88,6 +88,9 @@ class X86Microvm final : public Machine {
   GuestMemory& memory() { return memory_; }
   const boot::x86::E820Map& memory_map() const { return e820_; }
 
+  // The transport of virtio slot i (for tests and diagnostics).
+  const virtio::MmioTransport& virtio_transport(size_t i) const;
+
   enum class BootProtocol { kBzImage, kPvh, kMultiboot };
   BootProtocol boot_protocol() const { return protocol_; }
 

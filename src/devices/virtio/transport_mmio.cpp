@@ -40,6 +40,7 @@ struct MmioTransport::Core final : DeviceHost, std::enable_shared_from_this<Core
         queue_regs(max_sizes.size()) {}
   ~Core() override {
     if (notify_fd >= 0) ::close(notify_fd);
+    for (int fd : queue_notify_fds) ::close(fd);
   }
 
   // ---- Constant after construction
@@ -53,6 +54,7 @@ struct MmioTransport::Core final : DeviceHost, std::enable_shared_from_this<Core
   EventLoop* const loop;
   const std::string label;
   int notify_fd = -1;
+  std::vector<int> queue_notify_fds;  // per queue, for ioeventfd-style notification
 
   // ---- Registers, guarded by `mutex`
   struct QueueRegs {
@@ -186,6 +188,14 @@ struct MmioTransport::Core final : DeviceHost, std::enable_shared_from_this<Core
       }
       if (needs_reset.load()) return;  // the device called fail()
     }
+  }
+  // Queue q's own eventfd fired (a hypervisor turned the guest's QueueNotify
+  // write into a signal): the same as the write, already on the loop thread.
+  void on_queue_notify_event(uint16_t q, int fd) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(fd, &count, sizeof(count));
+    pending_notify.fetch_or(uint64_t{1} << q, std::memory_order_acq_rel);
+    dispatch_notifications(pending_notify.exchange(0, std::memory_order_acq_rel));
   }
   void on_notify_event() {
     uint64_t count;
@@ -574,6 +584,9 @@ struct MmioTransport::Core final : DeviceHost, std::enable_shared_from_this<Core
     }
     if (loop != nullptr && notify_fd >= 0) [[maybe_unused]]
       auto r = loop->remove_fd(notify_fd);
+    if (loop != nullptr) {
+      for (int fd : queue_notify_fds) [[maybe_unused]] auto r = loop->remove_fd(fd);
+    }
   }
 };
 
@@ -613,6 +626,24 @@ uint64_t MmioTransport::read(uint64_t offset, unsigned size) { return core_->rea
 
 void MmioTransport::write(uint64_t offset, unsigned size, uint64_t value) {
   core_->write(offset, size, value);
+}
+
+Result<std::vector<int>> MmioTransport::create_queue_notify_fds() {
+  Core& c = *core_;
+  if (c.loop == nullptr) {
+    return make_error(ErrorCode::kInternal, "virtio-mmio: queue eventfds need an event loop");
+  }
+  if (!c.queue_notify_fds.empty()) return c.queue_notify_fds;
+  for (uint16_t q = 0; q < c.num_queues(); ++q) {
+    const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) return errno_error(ErrorCode::kIo, "virtio-mmio: queue eventfd");
+    c.queue_notify_fds.push_back(fd);
+    auto added = c.loop->add_fd(fd, EPOLLIN, [weak = std::weak_ptr<Core>(core_), q, fd](uint32_t) {
+      if (auto core = weak.lock()) core->on_queue_notify_event(q, fd);
+    });
+    if (!added) return std::unexpected(added.error());
+  }
+  return c.queue_notify_fds;
 }
 
 VirtioDevice& MmioTransport::device() { return *core_->device; }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/bus.hpp"
 #include "core/error.hpp"
@@ -90,6 +91,13 @@ class MmioTransport final : public BusDevice {
 
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // One eventfd per queue; signalling queue q's counts as a QueueNotify
+  // write of q, serviced on the loop. For hypervisors that turn the guest's
+  // write into an eventfd signal without a vCPU exit (KVM ioeventfd on
+  // kQueueNotify with datamatch q). The transport owns the fds; repeated
+  // calls return the same ones. Needs a loop.
+  Result<std::vector<int>> create_queue_notify_fds();
 
   VirtioDevice& device();
   // Protocol errors the driver made (bad chains, bad queue layouts, ...).

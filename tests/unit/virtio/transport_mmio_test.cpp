@@ -551,6 +551,28 @@ TEST_F(MmioTransportLoopTest, NotificationsRunOnTheLoopThread) {
   }
 }
 
+TEST_F(MmioTransportLoopTest, QueueEventfdCountsAsAQueueNotifyWrite) {
+  // What KVM's ioeventfd does for a QueueNotify write: signal queue q's fd.
+  auto fds = transport_->create_queue_notify_fds();
+  ASSERT_TRUE(fds) << fds.error().message;
+  ASSERT_EQ(fds->size(), device_->queue_max_sizes().size());
+  auto again = transport_->create_queue_notify_fds();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *fds);  // the same fds, not new ones
+  bring_up();
+  ASSERT_TRUE(record_->wait([&] { return record_->notified.size() == 1; }));
+  const uint64_t one = 1;
+  ASSERT_EQ(::write((*fds)[0], &one, sizeof(one)), 8);
+  ASSERT_TRUE(record_->wait([&] { return record_->notified.size() == 2; }));
+  std::lock_guard lock(record_->mutex);
+  EXPECT_EQ(record_->notified.back(), 0);
+  EXPECT_NE(record_->notify_threads.back(), std::this_thread::get_id());
+}
+
+TEST_F(MmioTransportTest, QueueEventfdsNeedAnEventLoop) {
+  EXPECT_FALSE(transport_->create_queue_notify_fds());
+}
+
 TEST_F(MmioTransportLoopTest, WatchedFdRunsOnlyWhileActive) {
   const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   ASSERT_GE(efd, 0);
