@@ -21,4 +21,12 @@ static_assert(sizeof(CpuidHeader) == 8);
 inline constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
 inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
 
+// kvm_msrs: the same story (an 8-byte header, then kvm_msr_entry records).
+struct MsrsHeader {
+  uint32_t nmsrs;
+  uint32_t pad;
+};
+static_assert(sizeof(MsrsHeader) == 8);
+inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
+
 }  // namespace vireo::kvm::abi

@@ -133,6 +133,7 @@ Result<std::unique_ptr<Vcpu>> Vcpu::create(Vm& vm, uint32_t index, uint32_t coun
   std::unique_ptr<Vcpu> vcpu(
       new Vcpu(vm, index, fd, static_cast<kvm_run*>(run), *run_size, mmio, pio));
   if (auto r = vcpu->set_cpuid(count); !r) return std::unexpected(r.error());
+  if (auto r = vcpu->set_boot_msrs(); !r) return std::unexpected(r.error());
   kick_signal();
   return vcpu;
 }
@@ -194,6 +195,45 @@ Result<void> Vcpu::set_cpuid(uint32_t count) {
   std::memcpy(buf.data() + sizeof(abi::CpuidHeader), entries.data(), n * sizeof(kvm_cpuid_entry2));
   if (ioctl(fd_, abi::kSetCpuid2, buf.data()) < 0) {
     return std::unexpected(ioctl_error("KVM_SET_CPUID2"));
+  }
+  return {};
+}
+
+// The MSRs a firmware leaves set when it hands over to a kernel: syscall
+// entry points cleared, the TSC at 0, fast string operations enabled, and
+// MTRRs enabled with write-back as the default memory type.
+Result<void> Vcpu::set_boot_msrs() {
+  struct Msr {
+    uint32_t index;
+    uint64_t value;
+  };
+  static constexpr Msr kBootMsrs[] = {
+      {0x174, 0},                 // IA32_SYSENTER_CS
+      {0x175, 0},                 // IA32_SYSENTER_ESP
+      {0x176, 0},                 // IA32_SYSENTER_EIP
+      {0xc0000081, 0},            // STAR
+      {0xc0000082, 0},            // LSTAR
+      {0xc0000083, 0},            // CSTAR
+      {0xc0000084, 0},            // SYSCALL_MASK
+      {0xc0000102, 0},            // KERNEL_GS_BASE
+      {0x10, 0},                  // IA32_TSC
+      {0x1a0, 1},                 // IA32_MISC_ENABLE: fast strings
+      {0x2ff, (1u << 11) | 0x6},  // IA32_MTRR_DEF_TYPE: enabled, write-back
+  };
+  std::vector<uint8_t> buf(sizeof(abi::MsrsHeader) + std::size(kBootMsrs) * sizeof(kvm_msr_entry));
+  reinterpret_cast<abi::MsrsHeader*>(buf.data())->nmsrs = std::size(kBootMsrs);
+  for (size_t i = 0; i < std::size(kBootMsrs); ++i) {
+    kvm_msr_entry e{};
+    e.index = kBootMsrs[i].index;
+    e.data = kBootMsrs[i].value;
+    std::memcpy(buf.data() + sizeof(abi::MsrsHeader) + i * sizeof(e), &e, sizeof(e));
+  }
+  const int set = ioctl(fd_, abi::kSetMsrs, buf.data());
+  if (set < 0) return std::unexpected(ioctl_error("KVM_SET_MSRS"));
+  if (static_cast<size_t>(set) != std::size(kBootMsrs)) {
+    return make_error(ErrorCode::kUnsupported,
+                      fmt::format("KVM refused MSR {:#x} (set {} of {} boot MSRs)",
+                                  kBootMsrs[set].index, set, std::size(kBootMsrs)));
   }
   return {};
 }

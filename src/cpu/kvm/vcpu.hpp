@@ -77,6 +77,7 @@ class Vcpu {
        const Bus& pio)
       : vm_(vm), index_(index), fd_(fd), run_(run), run_size_(run_size), mmio_(mmio), pio_(pio) {}
   Result<void> set_cpuid(uint32_t count);
+  Result<void> set_boot_msrs();
   void handle_io();
   void handle_mmio();
 
