@@ -94,6 +94,8 @@ def main():
         ("missing disk", run + ["--kernel", image, "--disk", "path=" + os.path.join(tmp, "no.img")],
          "does not exist"),
         ("disk is a directory", run + ["--kernel", image, "--disk", "path=" + tmp], "directory"),
+        ("disk is a device", run + ["--kernel", image, "--disk", "path=/dev/null"],
+         "not a regular file"),
         ("disk under a sector", run + ["--kernel", image, "--disk", "path=" + tiny], "512-byte"),
         ("disk without path", run + ["--kernel", image, "--disk", "readonly=on"], "path="),
         ("disk readonly=maybe", run + ["--kernel", image, "--disk", f"path={disk},readonly=maybe"],

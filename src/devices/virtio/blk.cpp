@@ -166,6 +166,14 @@ std::string default_disk_serial(std::string_view path) {
 }
 
 Result<DiskImage> open_disk_image(const DiskConfig& config) {
+  // A FIFO or a terminal would block open() or make no sense as a disk.
+  if (struct stat pre{}; ::stat(config.path.c_str(), &pre) == 0 && !S_ISREG(pre.st_mode) &&
+                         !S_ISBLK(pre.st_mode) && !S_ISDIR(pre.st_mode)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("disk image '{}' is not a regular file or block device: give a "
+                                  "raw image file",
+                                  config.path));
+  }
   const int fd = ::open(config.path.c_str(), (config.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) return open_error(config, errno);
   DiskImage image;
@@ -359,6 +367,10 @@ Result<void> Blk::process_queue() {
     }
   }
   submit_pending();
+  // Reads served from the page cache often complete inside the submit call:
+  // returning them now saves the eventfd round trip through the loop.
+  reap();
+  submit_pending();  // resubmitted short transfers and fallbacks
   if (inline_mode_) {
     while (in_flight_ > 0) wait_and_reap();
   }
