@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "boot/riscv_image.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
+#include "devices/virtio/blk.hpp"
 #include "devices/virtio/rng.hpp"
 #include "vmm/vm.hpp"
 
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
   bool cmdline_given = false;
   bool rng = false;
   bool debug_exit = false;
+  std::vector<std::string> disks;
   run->add_option("--arch", arch, "riscv64 or x86_64 (default: from the kernel file)");
   run->add_option("--kernel", kernel,
                   "Kernel: RISC-V Image or ELF program; x86 bzImage, PVH ELF or Multiboot");
@@ -92,6 +95,10 @@ int main(int argc, char** argv) {
                   "(Linux) / bare M-mode (ELF programs)")
       ->capture_default_str();
   run->add_option("--serial", serial, "Console: stdio, null or file=PATH")->capture_default_str();
+  run->add_option("--disk", disks,
+                  "Attach a virtio-blk disk: path=FILE[,readonly=on][,serial=ID] (a raw image; "
+                  "repeat for more disks: /dev/vda, /dev/vdb, ...)")
+      ->allow_extra_args(false);
   run->add_flag("--rng", rng,
                 "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
   run->add_flag("--debug-exit", debug_exit,
@@ -195,7 +202,13 @@ int main(int argc, char** argv) {
   }
   config.serial = *serial_config;
 
-  // Virtio devices, one virtio-mmio slot each, in this order.
+  // Virtio devices, one virtio-mmio slot each, in this order: disks first,
+  // so the first --disk is /dev/vda.
+  for (const std::string& text : disks) {
+    auto disk = vireo::virtio::parse_disk_option(text);
+    if (!disk) fail(disk.error().message);
+    board.virtio_devices.push_back(vireo::virtio::blk_factory(std::move(*disk)));
+  }
   if (rng) board.virtio_devices.push_back(vireo::virtio::rng_factory());
 
   auto status = vireo::run_vm(config);

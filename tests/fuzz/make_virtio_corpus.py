@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerates the seed corpora of fuzz_virtqueue and fuzz_virtio_rng.
+"""Regenerates the seed corpora of fuzz_virtqueue, fuzz_virtio_rng and fuzz_virtio_blk.
 
-The input formats are described at the top of fuzz_virtqueue.cpp and
-fuzz_virtio_rng.cpp. Guest RAM region A starts at address 0, so an address in
+The input formats are described at the top of fuzz_virtqueue.cpp,
+fuzz_virtio_rng.cpp and fuzz_virtio_blk.cpp. Guest RAM region A starts at address 0, so an address in
 the image is its offset. Every seed has rings at DESC/AVAIL/USED and buffers
 from DATA on.
 """
@@ -135,7 +135,82 @@ def seeds():
     return out
 
 
+READONLY_F, NO_DISCARD_F = 8, 16
+T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WRITE_ZEROES = 0, 1, 4, 8, 11, 13
+
+
+def blk_request(im, first_desc, rtype, sector, data_len, data_writable, slot=0, table=DESC):
+    """Header at DATA + 0x20 * slot, status byte at DATA + 0x100 + slot, data at 0x3000
+    (region B). Uses descriptors first_desc.. in `table`; returns the head."""
+    hdr = DATA + 0x20 * slot
+    struct.pack_into("<IIQ", im.b, hdr, rtype, 0, sector)
+    d = first_desc
+    im.desc(d, hdr, 16, NEXT, d + 1, table=table)
+    if data_len:
+        im.desc(d + 1, 0x3000, data_len, NEXT | (WRITE if data_writable else 0), d + 2, table=table)
+        d += 1
+    im.desc(d + 1, DATA + 0x100 + slot, 1, WRITE, table=table)
+    return first_desc
+
+
+def blk_seeds():
+    """(name, qsize, features, image, ops)"""
+    out = []
+    notify = [op(NOTIFY), op(READ_REG, 0x70), op(ACK, 0, 3)]
+
+    im = Image(16)
+    im.push(blk_request(im, 0, T_IN, 2, 1024, True, 0))
+    im.push(blk_request(im, 3, T_OUT, 4, 512, False, 1))
+    im.push(blk_request(im, 6, T_FLUSH, 0, 0, False, 2))
+    im.push(blk_request(im, 8, T_GET_ID, 0, 20, True, 3))
+    out.append(("read_write_flush_id", 16, EVENT_IDX_F | INDIRECT_F, im, notify))
+
+    im = Image(8)
+    struct.pack_into("<QII", im.b, DATA + 0x180, 4, 8, 0)
+    struct.pack_into("<QII", im.b, DATA + 0x190, 16, 8, 1)
+    for slot, (t, seg) in enumerate(((T_DISCARD, 0x180), (T_WRITE_ZEROES, 0x190))):
+        hdr = DATA + 0x20 * slot
+        struct.pack_into("<IIQ", im.b, hdr, t, 0, 0)
+        im.desc(3 * slot, hdr, 16, NEXT, 3 * slot + 1)
+        im.desc(3 * slot + 1, DATA + seg, 16, NEXT, 3 * slot + 2)
+        im.desc(3 * slot + 2, DATA + 0x100 + slot, 1, WRITE)
+        im.push(3 * slot)
+    out.append(("discard_write_zeroes", 8, EVENT_IDX_F, im, notify))
+
+    im = Image(8)
+    im.push(blk_request(im, 0, T_IN, 63, 1024, True, 0))        # crosses the end
+    im.push(blk_request(im, 3, T_OUT, 2**60, 512, False, 1))    # far past it
+    im.push(blk_request(im, 6, 77, 0, 0, False, 2))             # unknown type
+    out.append(("out_of_range", 8, 0, im, notify))
+
+    im = Image(8)
+    im.push(blk_request(im, 0, T_OUT, 0, 512, False, 0))
+    out.append(("readonly_write", 8, READONLY_F, im, notify))
+
+    im = Image(4)
+    blk_request(im, 0, T_IN, 1, 512, True, 0, table=TABLE)
+    im.desc(0, TABLE, 48, INDIRECT)
+    im.push(0)
+    out.append(("indirect_read", 4, INDIRECT_F, im, notify + [op(RESET), op(PUBLISH, 0, 1)]))
+
+    im = Image(4)
+    struct.pack_into("<IIQ", im.b, DATA, T_OUT, 0, 0)
+    im.desc(0, DATA, 16, NEXT, 1)
+    im.desc(1, 0x3000, 512, 0)  # no writable status byte
+    im.push(0)
+    out.append(("no_status_byte", 4, 0, im, notify + [op(NOTIFY)]))
+
+    im = Image(4)
+    im.desc(0, DATA, 8, NEXT, 1)  # an 8-byte header
+    im.desc(1, DATA + 0x100, 1, WRITE)
+    im.push(0)
+    out.append(("short_header", 4, NO_DISCARD_F, im, notify))
+    return out
+
+
 def main():
+    for name, qsize, features, im, ops in blk_seeds():
+        write("fuzz_virtio_blk", name, rng_header(qsize, features) + bytes(im.b) + b"".join(ops))
     for name, qsize, features, im, qops, rops in seeds():
         image = bytes(im.b)
         write("fuzz_virtqueue", name,

@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 
 def fake_image(path, size, image_size=0):
@@ -20,6 +21,36 @@ def fake_image(path, size, image_size=0):
     with open(path, "wb") as f:
         f.write(header)
         f.truncate(size)
+
+
+def locked_disk_cases(vireo, tmp, disk):
+    """A second vireo on an image the first holds read-write gets one line and exit 2."""
+    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
+    if not os.path.exists(os.path.join(cache, "riscv64", "Image")):
+        print("locked disk                  skipped: the default guest is not built")
+        return 0
+    first = subprocess.Popen([vireo, "run", "--serial", "null", "--disk", f"path={disk}"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    failures = 0
+    try:
+        time.sleep(2)  # the board (and its disks) is built well before the guest boots
+        if first.poll() is not None:
+            print(f"locked disk                  FAIL: the first vireo exited ({first.returncode})")
+            return 1
+        for name, spec in (("locked disk", f"path={disk}"),
+                           ("locked disk, readonly", f"path={disk},readonly=on")):
+            p = subprocess.run([vireo, "run", "--serial", "null", "--disk", spec],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            err = p.stderr.decode(errors="replace")
+            lines = [l for l in err.splitlines() if l.strip()]
+            ok = p.returncode == 2 and len(lines) == 1 and "locked" in err
+            print(f"{name:28} {'ok' if ok else f'FAIL: exit {p.returncode}'}\n    {err.strip()}")
+            failures += not ok
+    finally:
+        first.kill()
+        first.wait()
+    return failures
 
 
 def main():
@@ -40,6 +71,12 @@ def main():
     os.chmod(unreadable, 0)
 
     run = [vireo, "run", "--serial", "null"]
+    disk = os.path.join(tmp, "disk.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    tiny = os.path.join(tmp, "tiny.img")
+    with open(tiny, "wb") as f:
+        f.write(b"x" * 100)
     cases = [
         ("missing kernel", run + ["--kernel", os.path.join(tmp, "nope")], "does not exist"),
         ("text file as kernel", run + ["--kernel", text], "not a kernel"),
@@ -61,9 +98,24 @@ def main():
          {"VIREO_KVM_DEVICE": os.path.join(tmp, "no-kvm")}),
         ("x86 kernel with --firmware", run + ["--kernel", x86_elf, "--firmware", text], "--firmware"),
         ("--debug-exit on riscv64", run + ["--kernel", image, "--debug-exit"], "--debug-exit"),
+        ("missing disk", run + ["--kernel", image, "--disk", "path=" + os.path.join(tmp, "no.img")],
+         "does not exist"),
+        ("disk is a directory", run + ["--kernel", image, "--disk", "path=" + tmp], "directory"),
+        ("disk is a device", run + ["--kernel", image, "--disk", "path=/dev/null"],
+         "not a regular file"),
+        ("disk under a sector", run + ["--kernel", image, "--disk", "path=" + tiny], "512-byte"),
+        ("disk without path", run + ["--kernel", image, "--disk", "readonly=on"], "path="),
+        ("disk readonly=maybe", run + ["--kernel", image, "--disk", f"path={disk},readonly=maybe"],
+         "use on or off"),
+        ("disk serial too long",
+         run + ["--kernel", image, "--disk", f"path={disk},serial=" + "s" * 21], "at most 20"),
+        ("disk unknown key", run + ["--kernel", image, "--disk", f"path={disk},cache=none"],
+         "unknown option 'cache'"),
     ]
     if os.getuid() != 0:
         cases.append(("unreadable kernel", run + ["--kernel", unreadable], "not readable"))
+        cases.append(("unwritable disk", run + ["--kernel", image, "--disk", "path=" + unreadable],
+                      "permissions"))
     failures = 0
     for name, argv, needle, *extra_env in cases:
         env = dict(os.environ, **(extra_env[0] if extra_env else {}))
@@ -82,7 +134,8 @@ def main():
         status = "ok" if not problems else "FAIL: " + "; ".join(problems)
         print(f"{name:28} {status}\n    {err.strip()}")
         failures += bool(problems)
-    print(f"{len(cases) - failures} passed, {failures} failed")
+    failures += locked_disk_cases(vireo, tmp, disk)
+    print(f"{len(cases) + 2 - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
