@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "boot/riscv_image.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
+#include "devices/virtio/net.hpp"
 #include "devices/virtio/rng.hpp"
 #include "vmm/vm.hpp"
 
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   bool stats = false;
   bool cmdline_given = false;
   bool rng = false;
+  std::vector<std::string> nets;
   run->add_option("--arch", arch, "riscv64 or x86_64 (default: from the kernel file)");
   run->add_option("--kernel", kernel, "Kernel: RISC-V Image, or an ELF program");
   run->add_option("--initrd", initrd, "Initial ramdisk (cpio archive)");
@@ -92,6 +95,9 @@ int main(int argc, char** argv) {
   run->add_option("--serial", serial, "Console: stdio, null or file=PATH")->capture_default_str();
   run->add_flag("--rng", rng,
                 "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
+  run->add_option("--net", nets,
+                  "Network interface: user[,hostfwd=tcp:[ADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]"
+                  "[,mac=MAC] (no privileges) or tap=NAME[,mac=MAC]; repeat for more");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -179,6 +185,11 @@ int main(int argc, char** argv) {
 
   // Virtio devices, one virtio-mmio slot each, in this order.
   if (rng) board.virtio_devices.push_back(vireo::virtio::rng_factory());
+  for (size_t i = 0; i < nets.size(); ++i) {
+    auto net = vireo::virtio::parse_net_option(nets[i], static_cast<unsigned>(i));
+    if (!net) fail(net.error().message);
+    board.virtio_devices.push_back(vireo::virtio::net_factory(std::move(*net)));
+  }
 
   auto status = vireo::run_vm(config);
   if (!status) fail(status.error().message);
