@@ -106,7 +106,11 @@ Result<void> Net::transmit() {
   }
   backend_->flush();
   if (used && tx_->needs_notification()) host_->notify_used(kTxQueue);
-  return result;
+  if (!result) return result;
+  // What the frames just sent provoked (slirp answers ARP, DHCP and TCP ACKs
+  // from inside send()) goes to the guest now, without another trip round
+  // the event loop.
+  return receive_frames();
 }
 
 Result<void> Net::transmit_one(const DescriptorChain& chain) {
