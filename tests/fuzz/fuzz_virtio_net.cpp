@@ -184,7 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t features =
       ((f & 4) ? 0 : kFeatureVersion1) | ((f & 1) ? kFeatureIndirectDesc : 0) |
       ((f & 2) ? kFeatureEventIdx : 0) | ((f & 8) ? kNetFMrgRxbuf : 0) | kNetFMac | kNetFStatus |
-      (vnet ? kNetFCsum | kNetFGuestCsum | kNetFHostTso4 : 0);
+      kNetFCsum | kNetFGuestCsum | (vnet ? kNetFHostTso4 : 0);
 
   auto backend_owner = std::make_unique<FuzzBackend>(vnet);
   FuzzBackend* backend = backend_owner.get();

@@ -16,6 +16,7 @@ namespace vireo::virtio {
 namespace {
 
 constexpr uint8_t kHdrFlagNeedsCsum = 1;
+constexpr uint8_t kHdrFlagDataValid = 2;
 constexpr uint32_t kEthHeader = 14;
 
 }  // namespace
@@ -27,7 +28,13 @@ Net::Net(std::unique_ptr<NetBackend> backend, const MacAddress& mac)
       rx_buf_(kHdrSize + kMaxFrame) {}
 
 uint64_t Net::device_features() const {
-  return kNetFMac | kNetFStatus | kNetFMrgRxbuf | backend_->offload_features();
+  // A backend without the vnet header gets checksum offloads done here: on
+  // transmit the device fills in the checksum (native code, not the guest's
+  // emulated CPU), and on receive it vouches for frames that come from
+  // slirp's own stack, whose checksums are computed, not carried off a wire.
+  const uint64_t offloads =
+      backend_->vnet_header() ? backend_->offload_features() : kNetFCsum | kNetFGuestCsum;
+  return kNetFMac | kNetFStatus | kNetFMrgRxbuf | offloads;
 }
 
 void Net::read_config(uint32_t offset, std::span<uint8_t> out) {
@@ -51,6 +58,8 @@ Result<void> Net::activate(uint64_t features, std::span<VirtQueue> queues,
   memory_ = &memory;
   host_ = &host;
   mergeable_ = (features & kNetFMrgRxbuf) != 0;
+  tx_csum_ = (features & kNetFCsum) != 0;
+  rx_data_valid_ = (features & kNetFGuestCsum) != 0 && !backend_->vnet_header();
   rx_chains_.resize(rx_->size());
   rx_used_.reserve(rx_->size());
   rx_reserved_ = 0;
@@ -141,20 +150,48 @@ Result<void> Net::transmit_one(const DescriptorChain& chain) {
     std::memcpy(bytes.data(), &hdr, kHdrSize);
     backend_->send(bytes);
   } else {
-    // Without offloads offered, the driver must send complete frames.
-    if (hdr.gso_type != kNetHdrGsoNone || (hdr.flags & kHdrFlagNeedsCsum) != 0) {
+    // No segmentation offload is offered here; checksums are, when negotiated.
+    if (hdr.gso_type != kNetHdrGsoNone || ((hdr.flags & kHdrFlagNeedsCsum) != 0 && !tx_csum_)) {
       ++stats_.tx_dropped;
       VIREO_LOG_RATELIMITED(log::warn,
-                            "virtio-net: dropped a frame asking for offloads that were not offered "
-                            "(flags {:#x}, gso_type {})",
+                            "virtio-net: dropped a frame asking for offloads that were not "
+                            "negotiated (flags {:#x}, gso_type {})",
                             hdr.flags, hdr.gso_type);
       return {};
     }
-    backend_->send(bytes.subspan(kHdrSize));
+    const std::span<uint8_t> eth = bytes.subspan(kHdrSize);
+    if ((hdr.flags & kHdrFlagNeedsCsum) != 0 &&
+        !fill_checksum(eth, hdr.csum_start, hdr.csum_offset)) {
+      ++stats_.tx_dropped;
+      VIREO_LOG_RATELIMITED(log::warn,
+                            "virtio-net: dropped a {}-byte frame whose checksum at {}+{} lies "
+                            "outside it",
+                            eth.size(), hdr.csum_start, hdr.csum_offset);
+      return {};
+    }
+    backend_->send(eth);
   }
   ++stats_.tx_frames;
   stats_.tx_bytes += frame;
   return {};
+}
+
+bool Net::fill_checksum(std::span<uint8_t> frame, uint16_t start, uint16_t offset) {
+  // The driver put the pseudo-header sum in the checksum field; the Internet
+  // checksum of [start, end) with it in place is the final value (§5.1.6.2).
+  const size_t at = size_t{start} + offset;
+  if (start >= frame.size() || at + 2 > frame.size()) return false;
+  uint64_t sum = 0;
+  const uint8_t* p = frame.data() + start;
+  size_t n = frame.size() - start;
+  for (; n >= 2; p += 2, n -= 2) sum += (uint32_t{p[0]} << 8) | p[1];
+  if (n == 1) sum += uint32_t{p[0]} << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t folded = static_cast<uint16_t>(~sum);
+  if (folded == 0) folded = 0xffff;  // as Linux's skb_checksum_help: 0 means "none" for UDP
+  frame[at] = static_cast<uint8_t>(folded >> 8);
+  frame[at + 1] = static_cast<uint8_t>(folded);
+  return true;
 }
 
 Result<void> Net::receive_frames() {
@@ -183,6 +220,7 @@ Result<void> Net::receive_frames() {
         held_ = *n;
       } else {
         std::memset(rx_buf_.data(), 0, kHdrSize);
+        if (rx_data_valid_) rx_buf_[0] = kHdrFlagDataValid;
         held_ = kHdrSize + *n;
       }
     }

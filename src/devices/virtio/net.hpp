@@ -114,6 +114,9 @@ class Net final : public VirtioDevice {
   static constexpr uint16_t kQueueSizes[2] = {kQueueSize, kQueueSize};
   Result<void> transmit();
   Result<void> transmit_one(const DescriptorChain& chain);
+  // Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM); false when
+  // the positions lie outside the frame.
+  static bool fill_checksum(std::span<uint8_t> frame, uint16_t start, uint16_t offset);
   // Writes the held frame into rx chains; false when the guest has too few
   // buffers (the frame stays held and the popped chains stay reserved).
   Result<bool> deliver_held();
@@ -127,6 +130,8 @@ class Net final : public VirtioDevice {
   const GuestMemory* memory_ = nullptr;
   DeviceHost* host_ = nullptr;
   bool mergeable_ = false;
+  bool tx_csum_ = false;        // VIRTIO_NET_F_CSUM: the device completes checksums
+  bool rx_data_valid_ = false;  // GUEST_CSUM without a vnet backend: frames marked DATA_VALID
   bool watching_ = false;
 
   std::vector<uint8_t> tx_buf_;  // kHdrSize + kMaxFrame
