@@ -27,6 +27,12 @@ Net::Net(std::unique_ptr<NetBackend> backend, const MacAddress& mac)
       tx_buf_(kHdrSize + kMaxFrame),
       rx_buf_(kHdrSize + kMaxFrame) {}
 
+Net::~Net() {
+  log::info("virtio-net {}: tx {} frames {} bytes {} dropped; rx {} frames {} bytes {} dropped",
+            format_mac(mac_), stats_.tx_frames, stats_.tx_bytes, stats_.tx_dropped,
+            stats_.rx_frames, stats_.rx_bytes, stats_.rx_dropped);
+}
+
 uint64_t Net::device_features() const {
   // A backend without the vnet header gets checksum offloads done here: on
   // transmit the device fills in the checksum (native code, not the guest's

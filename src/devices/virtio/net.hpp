@@ -87,6 +87,7 @@ class Net final : public VirtioDevice {
   static constexpr uint32_t kConfigSize = 10;
 
   Net(std::unique_ptr<NetBackend> backend, const MacAddress& mac);
+  ~Net() override;  // logs the counters (--log-level info)
 
   uint32_t device_id() const override { return static_cast<uint32_t>(DeviceId::kNet); }
   uint64_t device_features() const override;

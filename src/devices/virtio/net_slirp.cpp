@@ -153,6 +153,9 @@ Result<void> SlirpBackend::start(const std::vector<HostForward>& forwards) {
 }
 
 SlirpBackend::~SlirpBackend() {
+  if (dropped_ != 0) {
+    log::info("user networking: {} frames for the guest dropped (queue full)", dropped_);
+  }
   // The VM stops its event loop before devices go; nothing runs our handlers now.
   if (epoll_fd_ >= 0) [[maybe_unused]]
     auto r = loop_.remove_fd(epoll_fd_);
