@@ -40,7 +40,7 @@ uint64_t Net::device_features() const {
   // slirp's own stack, whose checksums are computed, not carried off a wire.
   const uint64_t offloads =
       backend_->vnet_header() ? backend_->offload_features() : kNetFCsum | kNetFGuestCsum;
-  return kNetFMac | kNetFStatus | kNetFMrgRxbuf | offloads;
+  return kNetFMac | kNetFStatus | kNetFMrgRxbuf | offloads | (backend_->mtu() != 0 ? kNetFMtu : 0);
 }
 
 void Net::read_config(uint32_t offset, std::span<uint8_t> out) {
@@ -48,8 +48,10 @@ void Net::read_config(uint32_t offset, std::span<uint8_t> out) {
   std::memcpy(config, mac_.data(), mac_.size());
   const uint16_t status = kNetStatusLinkUp;
   const uint16_t pairs = 1;
+  const uint16_t mtu = backend_->mtu() != 0 ? backend_->mtu() : 1500;
   std::memcpy(config + 6, &status, 2);
   std::memcpy(config + 8, &pairs, 2);
+  std::memcpy(config + 10, &mtu, 2);
   // The transport keeps the access inside config_size().
   std::memcpy(out.data(), config + offset, out.size());
 }
@@ -279,14 +281,19 @@ Result<bool> Net::deliver_held() {
     return true;
   }
 
+  // The chains this frame takes (buffers reserved beyond them, left over
+  // from a dropped frame, stay reserved for the next one).
+  size_t count = 0;
+  for (uint64_t taken = 0; taken < need; ++count) taken += rx_chains_[count].writable_bytes();
+
   VirtioNetHdr hdr;
   std::memcpy(&hdr, rx_buf_.data(), kHdrSize);
-  hdr.num_buffers = static_cast<uint16_t>(rx_reserved_);
+  hdr.num_buffers = static_cast<uint16_t>(count);
   std::memcpy(rx_buf_.data(), &hdr, kHdrSize);
 
   rx_used_.clear();
   size_t offset = 0;
-  for (size_t i = 0; i < rx_reserved_; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const DescriptorChain& chain = rx_chains_[i];
     const size_t n = static_cast<size_t>(std::min<uint64_t>(chain.writable_bytes(), need - offset));
     ChainWriter writer(*memory_, chain);
@@ -297,7 +304,9 @@ Result<bool> Net::deliver_held() {
     offset += n;
   }
   if (auto r = rx_->add_used_batch(rx_used_); !r) return std::unexpected(r.error());
-  rx_reserved_ = 0;
+  std::rotate(rx_chains_.begin(), rx_chains_.begin() + static_cast<ptrdiff_t>(count),
+              rx_chains_.begin() + static_cast<ptrdiff_t>(rx_reserved_));
+  rx_reserved_ -= count;
   held_ = 0;
   ++stats_.rx_frames;
   stats_.rx_bytes += need - kHdrSize;

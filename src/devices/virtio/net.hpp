@@ -20,6 +20,7 @@ namespace vireo::virtio {
 // Device feature bits (virtio 1.2 §5.1.3).
 inline constexpr uint64_t kNetFCsum = 1ull << 0;
 inline constexpr uint64_t kNetFGuestCsum = 1ull << 1;
+inline constexpr uint64_t kNetFMtu = 1ull << 3;
 inline constexpr uint64_t kNetFMac = 1ull << 5;
 inline constexpr uint64_t kNetFGuestTso4 = 1ull << 7;
 inline constexpr uint64_t kNetFGuestTso6 = 1ull << 8;
@@ -60,6 +61,9 @@ class NetBackend {
   virtual bool vnet_header() const { return false; }
   // Offload feature bits (CSUM, GUEST_CSUM, TSO...) this backend can honour.
   virtual uint64_t offload_features() const { return 0; }
+  // The MTU the guest should use (VIRTIO_NET_F_MTU), or 0 to leave it to
+  // the driver (1500).
+  virtual uint16_t mtu() const { return 0; }
   // The driver accepted `features`: turn on the matching offloads.
   virtual Result<void> set_offloads(uint64_t features) { return {}; }
   // Readable when received frames may be waiting. The device watches it
@@ -83,8 +87,8 @@ class Net final : public VirtioDevice {
   // header with a VLAN tag. Bigger transmit requests are dropped.
   static constexpr uint32_t kMaxFrame = 65536 + 18;
   static constexpr uint32_t kHdrSize = sizeof(VirtioNetHdr);
-  // Configuration space: mac[6], status, max_virtqueue_pairs.
-  static constexpr uint32_t kConfigSize = 10;
+  // Configuration space: mac[6], status, max_virtqueue_pairs, mtu.
+  static constexpr uint32_t kConfigSize = 12;
 
   Net(std::unique_ptr<NetBackend> backend, const MacAddress& mac);
   ~Net() override;  // logs the counters (--log-level info)

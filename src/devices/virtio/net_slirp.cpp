@@ -96,7 +96,6 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(
 
 Result<void> SlirpBackend::start(const std::vector<HostForward>& forwards) {
   rx_slots_.resize(kRxQueueFrames);
-  for (auto& slot : rx_slots_) slot.resize(kMaxFrame);
   rx_lengths_.resize(kRxQueueFrames);
 
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -122,8 +121,8 @@ Result<void> SlirpBackend::start(const std::vector<HostForward>& forwards) {
   cfg.vhostname = "vireo";
   cfg.vdhcp_start = ipv4(kDhcpStart);
   cfg.vnameserver = ipv4(kDnsAddr);
-  cfg.if_mtu = 1500;
-  cfg.if_mru = 1500;
+  cfg.if_mtu = kMtu;
+  cfg.if_mru = kMtu;
   cfg.disable_host_loopback = false;  // 10.0.2.2 reaches the host's 127.0.0.1
   cfg.enable_emu = false;
   slirp_ = slirp_new(&cfg, &kCallbacks, this);
@@ -175,6 +174,7 @@ void SlirpBackend::on_send_packet(std::span<const uint8_t> frame) {
     return;
   }
   const size_t slot = (rx_head_ + rx_count_) % kRxQueueFrames;
+  if (rx_slots_[slot].size() < frame.size()) rx_slots_[slot].resize(frame.size());
   std::memcpy(rx_slots_[slot].data(), frame.data(), frame.size());
   rx_lengths_[slot] = frame.size();
   if (rx_count_++ == 0) {

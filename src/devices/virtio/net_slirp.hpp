@@ -27,10 +27,16 @@ namespace vireo::virtio {
 
 class SlirpBackend final : public NetBackend {
  public:
-  // Frames waiting for the guest; beyond this they are dropped (TCP then
-  // retransmits more slowly).
-  static constexpr size_t kRxQueueFrames = 512;
-  static constexpr size_t kMaxFrame = 2048;  // MTU 1500 frames, with room
+  // The guest's MTU, as passt uses: slirp terminates every connection and
+  // segments again on host sockets, so nothing on a real wire sees it, and
+  // the guest (an emulated CPU, where per-packet work is dear) handles a
+  // fortieth of the packets of a 1500-byte MTU.
+  static constexpr uint16_t kMtu = 65520;
+  static constexpr size_t kMaxFrame = kMtu + 14;
+  // Frames waiting for the guest (slots grow to the largest frame seen, so
+  // at most kRxQueueFrames * kMaxFrame bytes); beyond this they are dropped
+  // and TCP retransmits more slowly.
+  static constexpr size_t kRxQueueFrames = 128;
 
   // Starts slirp on `loop` with the given host port forwards; a forward
   // whose port cannot be bound is an error naming it.
@@ -38,6 +44,7 @@ class SlirpBackend final : public NetBackend {
                                                       const std::vector<HostForward>& forwards);
   ~SlirpBackend() override;
 
+  uint16_t mtu() const override { return kMtu; }
   int rx_fd() const override { return rx_event_fd_; }
   Result<size_t> receive(std::span<uint8_t> buf) override;
   void send(std::span<const uint8_t> frame) override;

@@ -35,6 +35,7 @@ class FakeBackend final : public NetBackend {
     offloads.push_back(features);
     return {};
   }
+  uint16_t mtu() const override { return mtu_value; }
   int rx_fd() const override { return fd_; }
   Result<size_t> receive(std::span<uint8_t> buf) override {
     if (pending.empty()) return size_t{0};
@@ -53,6 +54,7 @@ class FakeBackend final : public NetBackend {
   std::vector<std::vector<uint8_t>> sent;
   std::vector<uint64_t> offloads;
   int flushes = 0;
+  uint16_t mtu_value = 0;
 
  private:
   bool vnet_;
@@ -68,8 +70,9 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
 class NetTest : public ::testing::Test {
  protected:
   void SetUp() override { create(false); }
-  void create(bool vnet) {
+  void create(bool vnet, uint16_t mtu = 0) {
     auto backend = std::make_unique<FakeBackend>(vnet);
+    backend->mtu_value = mtu;
     backend_ = backend.get();
     auto net = std::make_unique<Net>(std::move(backend), MacAddress{0x52, 0x54, 0, 1, 2, 3});
     net_ = net.get();
@@ -135,6 +138,39 @@ TEST_F(NetTest, OffersMacStatusAndMergeableBuffersAndTwoQueues) {
     mac[i] = static_cast<uint8_t>(transport_->read(T::kConfig + i, 1));
   EXPECT_EQ(MacAddress(std::to_array(mac)), (MacAddress{0x52, 0x54, 0, 1, 2, 3}));
   EXPECT_EQ(transport_->read(T::kConfig + 6, 2), kNetStatusLinkUp);
+}
+
+TEST_F(NetTest, OffersTheBackendsMtu) {
+  EXPECT_EQ(driver_->device_features() & kNetFMtu, 0u);
+  EXPECT_EQ(transport_->read(T::kConfig + 10, 2), 1500u);
+  create(false, 65520);
+  EXPECT_NE(driver_->device_features() & kNetFMtu, 0u);
+  EXPECT_EQ(transport_->read(T::kConfig + 10, 2), 65520u);
+  EXPECT_EQ(transport_->read(T::kConfig + 8, 2), 1u) << "max_virtqueue_pairs";
+}
+
+TEST_F(NetTest, ReceivesAJumboFrameOverManyBuffers) {
+  bring_up();
+  for (uint16_t i = 0; i < 16; ++i) {
+    rx_.set_desc(i, kData + 0x1000 * i, 4096, kDescFlagWrite);
+    rx_.push(i);
+  }
+  // 16 buffers of 4 KiB hold the header and 65524 bytes at most.
+  const auto frame = pattern(65000, 4);
+  backend_->pending.push_back(frame);
+  ASSERT_TRUE(net_->receive_frames());
+  ASSERT_EQ(rx_.used_idx(), 16);
+  EXPECT_EQ(read_hdr(kData).num_buffers, 16);
+  EXPECT_EQ(rx_.used(15).len, Net::kHdrSize + 65000 - 15 * 4096);
+  EXPECT_EQ(read_bytes(kData + Net::kHdrSize, 65000), frame);
+  // One byte more than all the buffers of the ring hold: dropped, buffers kept.
+  for (uint16_t i = 0; i < 16; ++i) rx_.push(i);
+  backend_->pending.push_back(pattern(65525, 1));
+  backend_->pending.push_back(pattern(100, 2));
+  ASSERT_TRUE(net_->receive_frames());
+  EXPECT_EQ(net_->stats().rx_dropped, 1u);
+  EXPECT_EQ(rx_.used_idx(), 17);
+  EXPECT_EQ(read_bytes(kData + Net::kHdrSize, 100), pattern(100, 2));
 }
 
 TEST_F(NetTest, TransmitsTheFrameWithoutTheHeader) {
