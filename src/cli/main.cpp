@@ -17,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "devices/virtio/blk.hpp"
+#include "devices/virtio/net.hpp"
 #include "devices/virtio/rng.hpp"
 #include "vmm/vm.hpp"
 
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   bool rng = false;
   bool debug_exit = false;
   std::vector<std::string> disks;
+  std::vector<std::string> nets;
   run->add_option("--arch", arch, "riscv64 or x86_64 (default: from the kernel file)");
   run->add_option("--kernel", kernel,
                   "Kernel: RISC-V Image or ELF program; x86 bzImage, PVH ELF or Multiboot");
@@ -103,6 +105,9 @@ int main(int argc, char** argv) {
                 "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
   run->add_flag("--debug-exit", debug_exit,
                 "x86_64: add isa-debug-exit at port 0xf4 (a write of v exits with (v<<1)|1)");
+  run->add_option("--net", nets,
+                  "Network interface: user[,hostfwd=tcp:[ADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]"
+                  "[,mac=MAC] (no privileges) or tap=NAME[,mac=MAC]; repeat for more");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -210,6 +215,11 @@ int main(int argc, char** argv) {
     board.virtio_devices.push_back(vireo::virtio::blk_factory(std::move(*disk)));
   }
   if (rng) board.virtio_devices.push_back(vireo::virtio::rng_factory());
+  for (size_t i = 0; i < nets.size(); ++i) {
+    auto net = vireo::virtio::parse_net_option(nets[i], static_cast<unsigned>(i));
+    if (!net) fail(net.error().message);
+    board.virtio_devices.push_back(vireo::virtio::net_factory(std::move(*net)));
+  }
 
   auto status = vireo::run_vm(config);
   if (!status) fail(status.error().message);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Regenerates the seed corpora of fuzz_virtqueue, fuzz_virtio_rng and fuzz_virtio_blk.
+"""Regenerates the seed corpora of fuzz_virtqueue, fuzz_virtio_rng, fuzz_virtio_blk and
+fuzz_virtio_net.
 
-The input formats are described at the top of fuzz_virtqueue.cpp,
-fuzz_virtio_rng.cpp and fuzz_virtio_blk.cpp. Guest RAM region A starts at address 0, so an address in
+The input formats are described at the top of fuzz_virtqueue.cpp, fuzz_virtio_rng.cpp,
+fuzz_virtio_blk.cpp and fuzz_virtio_net.cpp. Guest RAM region A starts at address 0, so an address in
 the image is its offset. Every seed has rings at DESC/AVAIL/USED and buffers
 from DATA on.
 """
@@ -208,6 +209,94 @@ def blk_seeds():
     return out
 
 
+# virtio-net: the receive ring at DESC/AVAIL/USED, the transmit ring at
+# TX_DESC/TX_AVAIL/TX_USED; buffers from DATA on (within the 0xA00 image).
+TX_DESC, TX_AVAIL, TX_USED = 0x400, 0x500, 0x580
+HDR = 12
+N_NOTIFY, N_RX_PUBLISH, N_TX_PUBLISH, N_FRAME, N_WRITE_REG, N_READ_REG, N_ACK, N_RESET, N_POKE = \
+    range(9)
+MRG, VNET = 8, 16
+
+
+def net_header(rx_qsize, tx_qsize, features):
+    return struct.pack("<BBBBHHHHHHH", log2(rx_qsize), log2(tx_qsize), features, 0, DESC, AVAIL,
+                       USED, TX_DESC, TX_AVAIL, TX_USED, IMAGE_SIZE)
+
+
+class NetImage(Image):
+    def __init__(self, qsize, tx_qsize):
+        super().__init__(qsize)
+        self.tx_qsize = tx_qsize
+        self.tx_idx = 0
+
+    def tx_desc(self, i, addr, length, flags=0, nxt=0):
+        self.desc(i, addr, length, flags, nxt, table=TX_DESC)
+
+    def tx_push(self, head):
+        struct.pack_into("<H", self.b, TX_AVAIL + 4 + 2 * (self.tx_idx % self.tx_qsize), head)
+        self.tx_idx += 1
+        struct.pack_into("<H", self.b, TX_AVAIL + 2, self.tx_idx & 0xffff)
+
+
+def net_seeds():
+    """(name, rx qsize, tx qsize, features, image, ops)"""
+    out = []
+    # A transmit request split over three descriptors, two rx buffers, one frame in.
+    im = NetImage(4, 4)
+    im.tx_desc(0, DATA, HDR, NEXT, 1)
+    im.tx_desc(1, DATA + HDR, 40, NEXT, 2)
+    im.tx_desc(2, 0x3000, 60)
+    im.tx_push(0)
+    im.desc(0, DATA + 0x100, 0x80, WRITE)
+    im.desc(1, DATA + 0x180, 0x80, WRITE)
+    im.push(0)
+    im.push(1)
+    out.append(("tx_rx", 4, 4, MRG | EVENT_IDX_F, im,
+                [op(N_NOTIFY, 0, 1), op(N_FRAME, 200, 0xab), op(N_ACK, 0, 3),
+                 op(N_READ_REG, 0x70)]))
+    # Mergeable rx: a frame larger than any one buffer, buffers in region B.
+    im = NetImage(8, 2)
+    for i in range(6):
+        im.desc(i, 0x3000 + 0x200 * i, 0x200, WRITE)
+        im.push(i)
+    out.append(("mergeable", 8, 2, MRG | INDIRECT_F, im,
+                [op(N_FRAME, 1500, 0x11), op(N_FRAME, 60, 0x22), op(N_RX_PUBLISH, 0, 2)]))
+    # Without MRG_RXBUF: a buffer too small for the frame, then one that fits.
+    im = NetImage(4, 2)
+    im.desc(0, DATA, 0x40, WRITE)
+    im.push(0)
+    out.append(("small_rx_buffer", 4, 2, 0, im,
+                [op(N_FRAME, 1000, 1), op(N_FRAME, 20, 2), op(N_NOTIFY, 0, 0)]))
+    # Hostile rx: read-only buffer, and one smaller than the header.
+    im = NetImage(4, 2)
+    im.desc(0, DATA, 0x100, 0)
+    im.desc(1, DATA + 0x100, 8, WRITE)
+    im.push(0)
+    im.push(1)
+    out.append(("hostile_rx", 4, 2, MRG, im,
+                [op(N_FRAME, 100, 3), op(N_READ_REG, 0x70), op(N_RESET), op(N_FRAME, 100, 3)]))
+    # Hostile tx: header-only, shorter than the header, writable, overlapping giant.
+    im = NetImage(2, 8)
+    im.tx_desc(0, DATA, HDR)
+    im.tx_desc(1, DATA, 0x800, NEXT, 2)
+    im.tx_desc(2, DATA, 0xFFFF, NEXT, 3)
+    im.tx_desc(3, 0, 0x2000)
+    im.tx_desc(4, DATA, 8)
+    im.tx_desc(5, DATA, 64, NEXT, 6)
+    im.tx_desc(6, DATA + 0x40, 64, WRITE)
+    for head in (0, 1, 4, 5):
+        im.tx_push(head)
+    out.append(("hostile_tx", 2, 8, VNET | EVENT_IDX_F, im,
+                [op(N_NOTIFY, 0, 1), op(N_TX_PUBLISH, 0, 1), op(N_RESET), op(N_NOTIFY, 0, 1)]))
+    # An offload request (gso_type TCPv4) to a backend without offloads.
+    im = NetImage(2, 2)
+    struct.pack_into("<BBHHHHH", im.b, DATA, 1, 1, 54, 1448, 34, 16, 0)
+    im.tx_desc(0, DATA, 0x200)
+    im.tx_push(0)
+    out.append(("offload_not_offered", 2, 2, 0, im, [op(N_NOTIFY, 0, 1)]))
+    return out
+
+
 def main():
     for name, qsize, features, im, ops in blk_seeds():
         write("fuzz_virtio_blk", name, rng_header(qsize, features) + bytes(im.b) + b"".join(ops))
@@ -216,6 +305,9 @@ def main():
         write("fuzz_virtqueue", name,
               queue_header(qsize, features & 3, qops) + image.rstrip(b"\0"))
         write("fuzz_virtio_rng", name, rng_header(qsize, features) + image + b"".join(rops))
+    for name, rx_q, tx_q, features, im, ops in net_seeds():
+        write("fuzz_virtio_net", name, net_header(rx_q, tx_q, features) + bytes(im.b) +
+              b"".join(ops))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 Usage: bad_input.py VIREO
 """
 import os
+import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -70,6 +72,12 @@ def main():
     fake_image(unreadable, 4096)
     os.chmod(unreadable, 0)
 
+    # A port some other program holds, for the hostfwd case.
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    busy_port = busy.getsockname()[1]
+
     run = [vireo, "run", "--serial", "null"]
     disk = os.path.join(tmp, "disk.img")
     with open(disk, "wb") as f:
@@ -111,7 +119,33 @@ def main():
          run + ["--kernel", image, "--disk", f"path={disk},serial=" + "s" * 21], "at most 20"),
         ("disk unknown key", run + ["--kernel", image, "--disk", f"path={disk},cache=none"],
          "unknown option 'cache'"),
+        ("net bad backend", run + ["--kernel", image, "--net", "bridge"], "--net user"),
+        ("net bad hostfwd", run + ["--kernel", image, "--net", "user,hostfwd=tcp:8022:22"],
+         "hostfwd=tcp::8022-:22"),
+        ("net hostfwd port", run + ["--kernel", image, "--net", "user,hostfwd=tcp::99999-:22"],
+         "host port"),
+        ("net bad mac", run + ["--kernel", image, "--net", "user,mac=52:54:00:zz:00:01"],
+         "mac=52:54:00:12:34:56"),
+        ("net multicast mac", run + ["--kernel", image, "--net", "user,mac=01:00:5e:00:00:01"],
+         "multicast"),
+        ("net unknown setting", run + ["--kernel", image, "--net", "user,speed=fast"],
+         "unknown setting"),
+        ("net hostfwd on tap", run + ["--kernel", image, "--net", "tap=tap0,hostfwd=tcp::1-:2"],
+         "user networking only"),
+        ("net hostfwd port in use", run + ["--kernel", image, "--net",
+                                           f"user,hostfwd=tcp::{busy_port}-:22"], "HOSTPORT"),
     ]
+    if not os.path.exists("/dev/net/tun"):
+        cases.append(("tap without /dev/net/tun", run + ["--kernel", image, "--net", "tap=vireo0"],
+                      "/dev/net/tun"))
+    elif os.getuid() != 0:
+        cases.append(("tap without CAP_NET_ADMIN", run + ["--kernel", image, "--net",
+                                                           "tap=vireo0"], "CAP_NET_ADMIN"))
+    elif shutil.which("setpriv"):
+        # Root without CAP_NET_ADMIN (dropped from the bounding set).
+        cases.append(("tap without CAP_NET_ADMIN",
+                      ["setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"] +
+                      run + ["--kernel", image, "--net", "tap=vireo0"], "CAP_NET_ADMIN"))
     if os.getuid() != 0:
         cases.append(("unreadable kernel", run + ["--kernel", unreadable], "not readable"))
         cases.append(("unwritable disk", run + ["--kernel", image, "--disk", "path=" + unreadable],

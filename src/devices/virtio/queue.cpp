@@ -237,6 +237,30 @@ Result<void> VirtQueue::add_used(uint16_t head, uint32_t written) {
   return memory_->store_release<uint16_t>(GuestAddr(layout_.used.value + kUsedIdx), next_used_);
 }
 
+Result<void> VirtQueue::add_used_batch(std::span<const VirtqUsedElem> elems) {
+  if (!ready()) return make_error(ErrorCode::kInternal, "add_used on a queue that is not ready");
+  if (elems.size() > layout_.size) {
+    return make_error(
+        ErrorCode::kInternal,
+        fmt::format("add_used_batch of {} entries in a queue of {}", elems.size(), layout_.size));
+  }
+  if (elems.empty()) return {};
+  uint16_t next = next_used_;
+  for (const VirtqUsedElem& e : elems) {
+    if (e.id >= layout_.size) {
+      return make_error(
+          ErrorCode::kInternal,
+          fmt::format("add_used of head {} outside a queue of {}", e.id, layout_.size));
+    }
+    const uint16_t slot = next & (layout_.size - 1);
+    const GuestAddr elem(layout_.used.value + kUsedRing + 8ull * slot);
+    if (auto r = memory_->write_obj(elem, e); !r) return r;
+    ++next;
+  }
+  next_used_ = next;
+  return memory_->store_release<uint16_t>(GuestAddr(layout_.used.value + kUsedIdx), next_used_);
+}
+
 bool VirtQueue::needs_notification() {
   if (!ready()) return false;
   // Our used idx store must be ordered before the load of the driver's

@@ -143,6 +143,10 @@ class VirtQueue {
   // Returns chain `head` to the driver with `written` bytes written to its
   // device-writable part, and publishes the used index.
   Result<void> add_used(uint16_t head, uint32_t written);
+  // Returns several chains and publishes the used index once, after all of
+  // them: the driver sees all or none (virtio-net's mergeable receive buffers
+  // announce one frame spread over several chains). At most size() entries.
+  Result<void> add_used_batch(std::span<const VirtqUsedElem> elems);
 
   // Whether the driver wants a used-buffer notification for what add_used
   // published since the last time this returned true: with EVENT_IDX, when
