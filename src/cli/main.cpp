@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
 
   CLI::App* run = app.add_subcommand("run", "Boot a guest (the default guest when no --kernel)");
   std::string arch, kernel, initrd, cmdline, firmware = "none", serial = "stdio";
+  std::string console_device = "uart";
   std::string cpus_text = "1", memory_text = "512M";
   bool trace = false;
   bool stats = false;
@@ -90,6 +91,11 @@ int main(int argc, char** argv) {
                   "(Linux) / bare M-mode (ELF programs)")
       ->capture_default_str();
   run->add_option("--serial", serial, "Console: stdio, null or file=PATH")->capture_default_str();
+  run->add_option(
+         "--console", console_device,
+         "The guest console's device: uart (ttyS0) or virtio (virtio-console port 0: hvc0, or hvc1 "
+         "if the kernel's SBI console driver took hvc0)")
+      ->capture_default_str();
   run->add_flag("--rng", rng,
                 "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
@@ -132,7 +138,9 @@ int main(int argc, char** argv) {
     if (initrd.empty() && file_exists(dir + "/initramfs.cpio.gz")) {
       initrd = dir + "/initramfs.cpio.gz";
     }
-    if (!cmdline_given) cmdline = "console=ttyS0";
+    // The default guest's kernel has the SBI debug console driver, which
+    // takes hvc0: virtio-console port 0 is hvc1 there.
+    if (!cmdline_given) cmdline = console_device == "virtio" ? "console=hvc1" : "console=ttyS0";
   }
   const std::string detected = detect_arch(kernel);
   if (arch.empty()) arch = detected;
@@ -165,6 +173,9 @@ int main(int argc, char** argv) {
                      memory_text, vireo::RiscvVirt::kMinMemory >> 20,
                      vireo::RiscvVirt::kMaxMemory >> 30));
   }
+  if (console_device != "uart" && console_device != "virtio") {
+    fail(fmt::format("--console '{}' is not valid: use uart or virtio", console_device));
+  }
   auto serial_config = vireo::parse_serial(serial);
   if (!serial_config) fail(serial_config.error().message);
 
@@ -176,6 +187,7 @@ int main(int argc, char** argv) {
   board.firmware_path = firmware == "none" ? "" : firmware;
   board.trace = trace;
   config.serial = *serial_config;
+  if (console_device == "virtio") config.console_device = vireo::VmConfig::ConsoleDevice::kVirtio;
 
   // Virtio devices, one virtio-mmio slot each, in this order.
   if (rng) board.virtio_devices.push_back(vireo::virtio::rng_factory());

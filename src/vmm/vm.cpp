@@ -26,16 +26,28 @@ Result<ExitStatus> run_vm(const VmConfig& config) {
   // The console and the board refer to each other through these callbacks;
   // `board` is set before any guest code runs.
   RiscvVirt* board_ptr = nullptr;
+  RiscvVirtConfig board_config = config.board;
+  std::shared_ptr<ConsoleStreamPort> virtio_port;
+  if (config.console_device == VmConfig::ConsoleDevice::kVirtio) {
+    auto port = ConsoleStreamPort::create();
+    if (!port) return std::unexpected(port.error());
+    virtio_port = *port;
+    // The console device takes the first virtio-mmio slot.
+    board_config.virtio_devices.insert(board_config.virtio_devices.begin(),
+                                       virtio::console_factory(virtio_port));
+  }
   auto console = Console::create(
       config.serial, **loop,
       [&](std::span<const uint8_t> bytes) -> size_t {
+        if (virtio_port) return virtio_port->push_input(bytes);
         return board_ptr != nullptr ? board_ptr->console_input(bytes) : bytes.size();
       },
       [&] { signal_stop(true); });
   if (!console) return std::unexpected(console.error());
+  if (virtio_port) virtio_port->set_console(console->get());
 
   auto board = RiscvVirt::create(
-      config.board, **loop, [c = console->get()](std::span<const uint8_t> b) { c->write(b); },
+      board_config, **loop, [c = console->get()](std::span<const uint8_t> b) { c->write(b); },
       [&] { signal_stop(false); });
   if (!board) return std::unexpected(board.error());
   board_ptr = board->get();

@@ -52,6 +52,7 @@ def main():
         ("missing initrd", run + ["--kernel", image, "--initrd", os.path.join(tmp, "nope.cpio")],
          "initrd"),
         ("bad serial", [vireo, "run", "--kernel", image, "--serial", "tcp:1234"], "stdio, null or file=PATH"),
+        ("bad console", run + ["--kernel", image, "--console", "hvc"], "use uart or virtio"),
         ("bad arch", run + ["--kernel", image, "--arch", "mips"], "--arch"),
         ("unknown option", [vireo, "run", "--frobnicate"], "frobnicate"),
     ]
