@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "devices/virtio/rng.hpp"
+#include "devices/virtio/vsock.hpp"
 #include "vmm/vm.hpp"
 
 namespace {
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Boot a guest (the default guest when no --kernel)");
   std::string arch, kernel, initrd, cmdline, firmware = "none", serial = "stdio";
   std::string console_device = "uart";
+  std::string vsock;
   std::string cpus_text = "1", memory_text = "512M";
   bool trace = false;
   bool stats = false;
@@ -98,6 +100,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag("--rng", rng,
                 "Give the guest a virtio-rng device (/dev/hwrng) fed by the host's getrandom");
+  run->add_option("--vsock", vsock,
+                  "cid=N,socket=PATH: a virtio-vsock device with guest CID N (>= 3); host "
+                  "clients connect to PATH and send 'CONNECT <port>', guest connections to host "
+                  "port P go to PATH_P");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -191,6 +197,11 @@ int main(int argc, char** argv) {
 
   // Virtio devices, one virtio-mmio slot each, in this order.
   if (rng) board.virtio_devices.push_back(vireo::virtio::rng_factory());
+  if (!vsock.empty()) {
+    auto vsock_config = vireo::virtio::parse_vsock(vsock);
+    if (!vsock_config) fail(vsock_config.error().message);
+    board.virtio_devices.push_back(vireo::virtio::vsock_factory(*vsock_config));
+  }
 
   auto status = vireo::run_vm(config);
   if (!status) fail(status.error().message);

@@ -4,6 +4,7 @@
 Usage: bad_input.py VIREO
 """
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -36,6 +37,12 @@ def main():
     fake_image(unreadable, 4096)
     os.chmod(unreadable, 0)
 
+    live = os.path.join(tmp, "live.sock")
+    live_listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live_listener.bind(live)
+    live_listener.listen(1)
+    vsock_ok = os.path.join(tmp, "v.sock")
+
     run = [vireo, "run", "--serial", "null"]
     cases = [
         ("missing kernel", run + ["--kernel", os.path.join(tmp, "nope")], "does not exist"),
@@ -53,6 +60,18 @@ def main():
          "initrd"),
         ("bad serial", [vireo, "run", "--kernel", image, "--serial", "tcp:1234"], "stdio, null or file=PATH"),
         ("bad console", run + ["--kernel", image, "--console", "hvc"], "use uart or virtio"),
+        ("vsock cid 2", run + ["--kernel", image, "--vsock", f"cid=2,socket={vsock_ok}"],
+         "cid=N,socket=PATH"),
+        ("vsock cid abc", run + ["--kernel", image, "--vsock", f"cid=abc,socket={vsock_ok}"],
+         "cid=N,socket=PATH"),
+        ("vsock without socket", run + ["--kernel", image, "--vsock", "cid=3"], "no socket"),
+        ("vsock missing directory",
+         run + ["--kernel", image, "--vsock", f"cid=3,socket={tmp}/nodir/v.sock"],
+         "does not exist"),
+        ("vsock socket in use", run + ["--kernel", image, "--vsock", f"cid=3,socket={live}"],
+         "in use"),
+        ("vsock path not a socket", run + ["--kernel", image, "--vsock", f"cid=3,socket={text}"],
+         "not a socket"),
         ("bad arch", run + ["--kernel", image, "--arch", "mips"], "--arch"),
         ("unknown option", [vireo, "run", "--frobnicate"], "frobnicate"),
     ]
