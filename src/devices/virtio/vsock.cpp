@@ -323,12 +323,11 @@ void Vsock::flush_to_host(Conn& c) {
     ::shutdown(c.fd, SHUT_WR);
     if (c.guest_shut_recv) c.send_rst = true;  // both ways shut: the guest awaits our RST
   }
-  // Tell the guest about freed space before it can run out of credit: at a
-  // quarter of buf_alloc unannounced, the guest still has three quarters.
-  const uint32_t unannounced = c.fwd_cnt - c.last_fwd_cnt_sent;
-  if (unannounced >= kBufAlloc / 4 || (c.to_host.empty() && unannounced > 0 && done > 0)) {
-    c.send_credit_update = true;
-  }
+  // Tell the guest about freed space before it can run out of credit: with
+  // less than a quarter of buf_alloc unannounced, a guest whose data has all
+  // been forwarded still has three quarters (and every packet the device
+  // sends carries fwd_cnt too).
+  if (c.fwd_cnt - c.last_fwd_cnt_sent >= kBufAlloc / 4) c.send_credit_update = true;
 }
 
 // ---- Credit
@@ -382,7 +381,7 @@ void Vsock::queue_reset(const VsockHeader& from_guest) {
   if (from_guest.op == kOpRst) return;  // never answer a reset with one
   if (resets_.size() >= kMaxQueuedResets) return;
   VsockHeader h{};
-  h.src_cid = from_guest.dst_cid;
+  h.src_cid = kHostCid;
   h.dst_cid = config_.guest_cid;
   h.src_port = from_guest.dst_port;
   h.dst_port = from_guest.src_port;
