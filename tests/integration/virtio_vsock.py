@@ -146,7 +146,15 @@ def main():
         listener.close()
         print(f"ok: guest->host connection, {SIZE} bytes each way")
 
-        # ---- refused
+        # ---- refused, both ways
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(path)
+        s.sendall(b"CONNECT 5999\n")
+        reply = s.recv(100)
+        s.close()
+        assert reply == b"", f"CONNECT to a port nobody listens on got {reply!r}, not a close"
+        print("ok: host connection to an unserved guest port closed")
         out = g.run("vsockcat 2 6001 < /dev/null; echo status=$?", timeout=60)
         assert "status=0" not in out, f"a connection to an unserved port succeeded: {out!r}"
         print("ok: guest connection to an unserved host port refused")
