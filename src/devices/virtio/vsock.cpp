@@ -4,12 +4,14 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -18,6 +20,12 @@
 
 namespace vireo::virtio {
 namespace {
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
 
 // The longest "_<port>" suffix a guest connection adds to the path.
 constexpr size_t kPortSuffixMax = 11;
@@ -125,14 +133,21 @@ Result<std::unique_ptr<Vsock>> Vsock::create(const VsockConfig& config) {
     return make_error(ErrorCode::kIo, fmt::format("--vsock socket '{}': cannot listen: {}", path,
                                                   std::strerror(e)));
   }
-  return std::unique_ptr<Vsock>(new Vsock(config, fd));
+  const int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer < 0) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return errno_error(ErrorCode::kIo, "vsock: timerfd_create");
+  }
+  return std::unique_ptr<Vsock>(new Vsock(config, fd, timer));
 }
 
-Vsock::Vsock(const VsockConfig& config, int listen_fd)
-    : config_(config), listen_fd_(listen_fd), buffer_(kMaxPacketData) {}
+Vsock::Vsock(const VsockConfig& config, int listen_fd, int timer_fd)
+    : config_(config), listen_fd_(listen_fd), timer_fd_(timer_fd), buffer_(kMaxPacketData) {}
 
 Vsock::~Vsock() {
   reset();
+  ::close(timer_fd_);
   ::close(listen_fd_);
   ::unlink(config_.socket_path.c_str());
 }
@@ -157,6 +172,10 @@ Result<void> Vsock::activate(uint64_t, std::span<VirtQueue> queues, const GuestM
     reset();
     return r;
   }
+  if (auto r = host.watch_fd(timer_fd_, EPOLLIN, [this](uint32_t) { on_timer(); }); !r) {
+    reset();
+    return r;
+  }
   return {};
 }
 
@@ -172,7 +191,13 @@ void Vsock::reset() {
   }
   clients_.clear();
   resets_.clear();
-  if (host_ != nullptr) host_->unwatch_fd(listen_fd_);
+  if (host_ != nullptr) {
+    host_->unwatch_fd(listen_fd_);
+    host_->unwatch_fd(timer_fd_);
+  }
+  const itimerspec off{};
+  ::timerfd_settime(timer_fd_, 0, &off, nullptr);
+  timer_armed_ = false;
   rx_ = tx_ = nullptr;
   memory_ = nullptr;
   host_ = nullptr;
@@ -215,8 +240,60 @@ void Vsock::on_listen_event() {
       ::close(fd);
       continue;
     }
-    clients_[fd] = {};
+    clients_[fd] = {std::string(), now_ms() + config_.connect_timeout_ms};
+    arm_timer();
   }
+}
+
+void Vsock::arm_timer() {
+  if (timer_armed_) return;
+  // A coarse tick (a quarter of the timeout) while anything waits.
+  const uint64_t tick_ms = std::max<uint64_t>(config_.connect_timeout_ms / 4, 10);
+  itimerspec t{};
+  t.it_value.tv_sec = static_cast<time_t>(tick_ms / 1000);
+  t.it_value.tv_nsec = static_cast<long>(tick_ms % 1000) * 1'000'000;
+  t.it_interval = t.it_value;
+  ::timerfd_settime(timer_fd_, 0, &t, nullptr);
+  timer_armed_ = true;
+}
+
+void Vsock::on_timer() {
+  uint64_t expirations;
+  [[maybe_unused]] ssize_t n = ::read(timer_fd_, &expirations, sizeof(expirations));
+  const uint64_t now = now_ms();
+  bool waiting = false;
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    const int fd = it->first;
+    const bool late = it->second.deadline_ms <= now;
+    ++it;
+    if (late) {
+      drop_client(fd);
+    } else {
+      waiting = true;
+    }
+  }
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    Conn& c = it->second;
+    const Key key = it->first;
+    ++it;
+    if (!c.host_initiated || c.established || c.send_rst) continue;
+    if (c.deadline_ms > now) {
+      waiting = true;
+      continue;
+    }
+    // The guest never answered: give up on the client, and tell the guest
+    // (if the request went out) so that a late answer finds nothing.
+    if (!c.send_request && resets_.size() < kMaxQueuedResets) {
+      resets_.push_back(header_for(c, kOpRst));
+    }
+    close_conn(key);
+  }
+  if (!waiting) {
+    const itimerspec off{};
+    ::timerfd_settime(timer_fd_, 0, &off, nullptr);
+    timer_armed_ = false;
+  }
+  run(pump_rx());
 }
 
 void Vsock::drop_client(int fd) {
@@ -260,6 +337,8 @@ void Vsock::on_client_event(int fd) {
     c.peer_port = static_cast<uint32_t>(port);
     c.host_initiated = true;
     c.send_request = true;
+    c.deadline_ms = now_ms() + config_.connect_timeout_ms;
+    arm_timer();
     conns_.emplace(Key{c.local_port, c.peer_port}, std::move(c));
     run(pump_rx());
     return;

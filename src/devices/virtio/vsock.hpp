@@ -42,6 +42,9 @@ static_assert(sizeof(VsockHeader) == 44);
 struct VsockConfig {
   uint64_t guest_cid = 3;
   std::string socket_path;  // the host listens here; guest-initiated go to PATH_<port>
+  // How long a host client may take to send its CONNECT line, and the guest
+  // to answer the request that follows, before the client is closed.
+  uint32_t connect_timeout_ms = 2000;
 };
 
 // Parses "cid=N,socket=PATH" (the --vsock value); N >= 3.
@@ -123,14 +126,16 @@ class Vsock final : public VirtioDevice {
     bool send_response = false;
     bool send_credit_update = false;
     bool send_shutdown = false;
-    bool send_rst = false;  // then the connection goes
+    bool send_rst = false;     // then the connection goes
+    uint64_t deadline_ms = 0;  // host-initiated: when an unanswered request gives up
   };
   using Key = std::pair<uint32_t, uint32_t>;
   struct PendingClient {
     std::string line;
+    uint64_t deadline_ms = 0;
   };
 
-  explicit Vsock(const VsockConfig& config, int listen_fd);
+  Vsock(const VsockConfig& config, int listen_fd, int timer_fd);
   Result<void> pump_rx();
   Result<void> pump_tx();
   // Handles one packet from the guest; an error only for a broken chain.
@@ -151,10 +156,15 @@ class Vsock final : public VirtioDevice {
   void on_client_event(int fd);
   void drop_client(int fd);
   uint32_t allocate_host_port();
+  // Host clients and requests that waited too long; the timer runs while any wait.
+  void on_timer();
+  void arm_timer();
   void run(Result<void> r);
 
   VsockConfig config_;
   int listen_fd_ = -1;
+  int timer_fd_ = -1;
+  bool timer_armed_ = false;
   VirtQueue* rx_ = nullptr;
   VirtQueue* tx_ = nullptr;
   const GuestMemory* memory_ = nullptr;

@@ -32,6 +32,7 @@ constexpr uint64_t kRxData = kRamBase + 0x40000;  // 16 buffers of 0x2000
 constexpr uint64_t kTxData = kRamBase + 0x60000;  // 16 slots of 0x2000
 constexpr uint32_t kRxBuf = 0x2000;
 constexpr uint64_t kGuestCid = 3;
+constexpr uint32_t kConnectTimeoutMs = 300;
 
 struct Packet {
   VsockHeader h;
@@ -94,7 +95,7 @@ class VsockTest : public ::testing::Test {
     auto l = EventLoop::create();
     ASSERT_TRUE(l);
     loop_ = std::move(*l);
-    auto v = V::create({kGuestCid, path_});
+    auto v = V::create({kGuestCid, path_, kConnectTimeoutMs});
     ASSERT_TRUE(v) << v.error().message;
     vsock_ = v->get();
     auto t = T::create(std::move(*v), ram_.memory, IrqLine(&irq_, 1), loop_.get(), "test-vsock");
@@ -352,6 +353,39 @@ TEST_F(VsockTest, GuestRefusalClosesTheHostClient) {
   char c;
   EXPECT_EQ(::recv(client, &c, 1, 0), 0);
   EXPECT_EQ(vsock_->connection_count(), 0u);
+}
+
+TEST_F(VsockTest, UnansweredRequestTimesOut) {
+  bring_up();
+  const int client = track(unix_connect(path_));
+  ASSERT_EQ(::send(client, "CONNECT 5002\n", 13, 0), 13);
+  auto p = receive();
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->h.op, V::kOpRequest);
+  const uint32_t host_port = p->h.src_port;
+  for (int i = 0; i < 60 && vsock_->connection_count() != 0; ++i) loop_->run_once(10);
+  EXPECT_EQ(vsock_->connection_count(), 0u);
+  p = receive();
+  ASSERT_TRUE(p) << "the guest is told the request is gone";
+  EXPECT_EQ(p->h.op, V::kOpRst);
+  EXPECT_EQ(p->h.src_port, host_port);
+  char c;
+  EXPECT_EQ(::recv(client, &c, 1, 0), 0) << "the client is closed";
+  // A late answer finds nothing and gets a reset.
+  send(guest_header(V::kOpResponse, 5002, host_port));
+  p = receive();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->h.op, V::kOpRst);
+}
+
+TEST_F(VsockTest, SilentClientIsClosed) {
+  bring_up();
+  const int client = track(unix_connect(path_));
+  ASSERT_EQ(::send(client, "CONN", 4, 0), 4);
+  for (int i = 0; i < 60; ++i) loop_->run_once(10);
+  char c;
+  EXPECT_EQ(::recv(client, &c, 1, MSG_DONTWAIT), 0);
+  EXPECT_FALSE(receive());
 }
 
 TEST_F(VsockTest, MalformedConnectLineClosesTheClient) {
