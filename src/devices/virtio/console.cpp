@@ -1,6 +1,7 @@
 #include "devices/virtio/console.hpp"
 
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +12,32 @@
 namespace vireo::virtio {
 
 Console::Console(std::shared_ptr<ConsolePort> port)
-    : port_(std::move(port)), rx_stage_(kStageBytes), tx_stage_(kStageBytes) {}
+    : port_(std::move(port)),
+      tx_notify_timer_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
+      rx_stage_(kStageBytes),
+      tx_stage_(kStageBytes) {}
+
+Console::~Console() {
+  if (tx_notify_timer_ >= 0) ::close(tx_notify_timer_);
+}
+
+void Console::notify_transmit() {
+  if (tx_notify_armed_) return;
+  if (tx_notify_timer_ >= 0 && host_->watch_fd(tx_notify_timer_, EPOLLIN, [this](uint32_t) {
+        uint64_t n;
+        [[maybe_unused]] ssize_t r = ::read(tx_notify_timer_, &n, sizeof(n));
+        host_->unwatch_fd(tx_notify_timer_);
+        tx_notify_armed_ = false;
+        if (tx_->needs_notification()) host_->notify_used(kTransmitQueue);
+      })) {
+    itimerspec t{};
+    t.it_value.tv_nsec = kTransmitNotifyDelayNs;
+    ::timerfd_settime(tx_notify_timer_, 0, &t, nullptr);
+    tx_notify_armed_ = true;
+    return;
+  }
+  if (tx_->needs_notification()) host_->notify_used(kTransmitQueue);  // no timer: at once
+}
 
 void Console::read_config(uint32_t offset, std::span<uint8_t> out) {
   // No F_SIZE, no MULTIPORT: the fields read as a one-port console.
@@ -187,7 +213,7 @@ Result<void> Console::pump_transmit() {
     tx_chain_held_ = true;
     tx_reader_.emplace(*memory_, tx_chain_);
   }
-  if (used && tx_->needs_notification()) host_->notify_used(kTransmitQueue);
+  if (used) notify_transmit();
   return result;
 }
 
@@ -196,6 +222,11 @@ void Console::reset() {
   memory_ = nullptr;
   host_ = nullptr;
   input_watched_ = output_space_watched_ = false;  // the transport ends the watches
+  if (tx_notify_armed_) {
+    const itimerspec off{};
+    ::timerfd_settime(tx_notify_timer_, 0, &off, nullptr);
+    tx_notify_armed_ = false;
+  }
   rx_stage_len_ = 0;
   tx_chain_held_ = false;
   tx_reader_.reset();
