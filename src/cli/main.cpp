@@ -19,6 +19,7 @@
 #include "devices/virtio/blk.hpp"
 #include "devices/virtio/net.hpp"
 #include "devices/virtio/rng.hpp"
+#include "devices/virtio/vsock.hpp"
 #include "vmm/vm.hpp"
 
 namespace {
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
 
   CLI::App* run = app.add_subcommand("run", "Boot a guest (the default guest when no --kernel)");
   std::string arch, kernel, initrd, cmdline, firmware = "none", serial = "stdio";
+  std::string console_device = "uart";
+  std::string vsock;
   std::string cpus_text = "1", memory_text = "512M";
   bool trace = false;
   bool stats = false;
@@ -108,6 +111,15 @@ int main(int argc, char** argv) {
   run->add_option("--net", nets,
                   "Network interface: user[,hostfwd=tcp:[ADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]"
                   "[,mac=MAC] (no privileges) or tap=NAME[,mac=MAC]; repeat for more");
+  run->add_option(
+         "--console", console_device,
+         "The guest console's device: uart (ttyS0) or virtio (virtio-console port 0: hvc0, or hvc1 "
+         "if the kernel's SBI console driver took hvc0)")
+      ->capture_default_str();
+  run->add_option("--vsock", vsock,
+                  "cid=N,socket=PATH: a virtio-vsock device with guest CID N (>= 3); host "
+                  "clients connect to PATH and send 'CONNECT <port>', guest connections to host "
+                  "port P go to PATH_P");
   run->add_flag("--trace", trace, "Print every executed instruction (slow)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -148,7 +160,9 @@ int main(int argc, char** argv) {
     if (initrd.empty() && file_exists(dir + "/initramfs.cpio.gz")) {
       initrd = dir + "/initramfs.cpio.gz";
     }
-    if (!cmdline_given) cmdline = "console=ttyS0";
+    // The default guest's kernel has the SBI debug console driver, which
+    // takes hvc0: virtio-console port 0 is hvc1 there.
+    if (!cmdline_given) cmdline = console_device == "virtio" ? "console=hvc1" : "console=ttyS0";
   }
   const std::string detected = detect_arch(kernel);
   if (arch.empty()) arch = detected;
@@ -189,6 +203,9 @@ int main(int argc, char** argv) {
     fail(fmt::format("--memory {} is out of range: {} takes {} MiB to {} GiB", memory_text,
                      machine_name, min_memory >> 20, max_memory >> 30));
   }
+  if (console_device != "uart" && console_device != "virtio") {
+    fail(fmt::format("--console '{}' is not valid: use uart or virtio", console_device));
+  }
   auto serial_config = vireo::parse_serial(serial);
   if (!serial_config) fail(serial_config.error().message);
 
@@ -206,6 +223,7 @@ int main(int argc, char** argv) {
     config.x86.kvm_path = dev;
   }
   config.serial = *serial_config;
+  if (console_device == "virtio") config.console_device = vireo::VmConfig::ConsoleDevice::kVirtio;
 
   // Virtio devices, one virtio-mmio slot each, in this order: disks first,
   // so the first --disk is /dev/vda.
@@ -219,6 +237,11 @@ int main(int argc, char** argv) {
     auto net = vireo::virtio::parse_net_option(nets[i], static_cast<unsigned>(i));
     if (!net) fail(net.error().message);
     board.virtio_devices.push_back(vireo::virtio::net_factory(std::move(*net)));
+  }
+  if (!vsock.empty()) {
+    auto vsock_config = vireo::virtio::parse_vsock(vsock);
+    if (!vsock_config) fail(vsock_config.error().message);
+    board.virtio_devices.push_back(vireo::virtio::vsock_factory(*vsock_config));
   }
 
   auto status = vireo::run_vm(config);

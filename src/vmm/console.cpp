@@ -1,12 +1,15 @@
 #include "vmm/console.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -19,6 +22,12 @@ namespace {
 
 constexpr uint8_t kEscape = 0x01;  // Ctrl-A
 constexpr size_t kMaxPending = 64 * 1024;
+// write_buffered(): the buffer's size, the writer's chunk (at most PIPE_BUF,
+// so a write after POLLOUT does not block), and how long the writer keeps
+// trying to flush at exit when nobody reads the output.
+constexpr size_t kMaxBuffered = 64 * 1024;
+constexpr size_t kWriteChunk = 4096;
+constexpr int kExitFlushMs = 2000;
 
 // The terminal state to restore. Process-wide by nature: there is one
 // controlling terminal per process.
@@ -81,6 +90,8 @@ Result<std::unique_ptr<Console>> Console::create(const SerialConfig& config, Eve
 }
 
 Result<void> Console::start() {
+  output_space_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (output_space_fd_ < 0) return errno_error(ErrorCode::kIo, "eventfd");
   switch (config_.mode) {
     case SerialConfig::Mode::kNull:
       return {};
@@ -142,6 +153,15 @@ Result<void> Console::start() {
 }
 
 Console::~Console() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(out_mutex_);
+      out_stop_.store(true);
+    }
+    out_cv_.notify_all();
+    writer_.join();  // flushes what is buffered, for at most kExitFlushMs without progress
+  }
+  if (output_space_fd_ >= 0) ::close(output_space_fd_);
   if (stdin_watched_) (void)loop_.remove_fd(STDIN_FILENO);
   if (retry_timer_fd_ >= 0) {
     (void)loop_.remove_fd(retry_timer_fd_);
@@ -231,6 +251,109 @@ void Console::write(std::span<const uint8_t> bytes) {
     if (n <= 0) return;  // the reader went away: drop output, keep the guest running
     done += static_cast<size_t>(n);
   }
+}
+
+size_t Console::write_buffered(std::span<const uint8_t> bytes) {
+  if (out_fd_ < 0) return bytes.size();  // --serial null
+  std::lock_guard lock(out_mutex_);
+  if (out_stop_.load()) return bytes.size();
+  const size_t n = std::min(bytes.size(), kMaxBuffered - out_buffer_.size());
+  out_buffer_.insert(out_buffer_.end(), bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
+  if (n < bytes.size()) out_want_space_ = true;
+  if (!writer_.joinable()) writer_ = std::thread([this] { run_writer(); });
+  out_cv_.notify_one();
+  return n;
+}
+
+void Console::run_writer() {
+  std::unique_lock lock(out_mutex_);
+  uint8_t chunk[kWriteChunk];
+  for (;;) {
+    out_cv_.wait(lock, [&] { return out_stop_.load() || !out_buffer_.empty(); });
+    if (out_buffer_.empty()) return;
+    const size_t n = std::min(out_buffer_.size(), kWriteChunk);
+    std::copy_n(out_buffer_.begin(), n, chunk);
+    lock.unlock();
+    const bool ok = write_all(std::span(chunk, n));
+    lock.lock();
+    if (ok) {
+      out_buffer_.erase(out_buffer_.begin(), out_buffer_.begin() + static_cast<ptrdiff_t>(n));
+    } else {
+      out_buffer_.clear();  // the reader went away (or never drained at exit): drop
+    }
+    if (out_want_space_ && out_buffer_.size() <= kMaxBuffered / 2) {
+      out_want_space_ = false;
+      const uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(output_space_fd_, &one, sizeof(one));
+    }
+  }
+}
+
+// Writes all of `bytes`, waiting for the output with poll() so that a stop
+// request is seen even while nobody reads it. False: give up, drop the bytes.
+bool Console::write_all(std::span<const uint8_t> bytes) {
+  size_t done = 0;
+  int stalled_ms = 0;
+  while (done < bytes.size()) {
+    pollfd p{out_fd_, POLLOUT, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready < 0 && errno != EINTR) return false;
+    if (ready <= 0) {
+      if (out_stop_.load() && (stalled_ms += 100) >= kExitFlushMs) return false;
+      continue;
+    }
+    if (p.revents & (POLLERR | POLLNVAL)) return false;
+    std::lock_guard lock(write_mutex_);  // whole chunks, not interleaved with write()
+    const ssize_t n = ::write(out_fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+    stalled_ms = 0;
+  }
+  return true;
+}
+
+Result<std::shared_ptr<ConsoleStreamPort>> ConsoleStreamPort::create() {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return errno_error(ErrorCode::kIo, "eventfd");
+  return std::shared_ptr<ConsoleStreamPort>(new ConsoleStreamPort(fd));
+}
+
+ConsoleStreamPort::~ConsoleStreamPort() { ::close(input_fd_); }
+
+size_t ConsoleStreamPort::push_input(std::span<const uint8_t> bytes) {
+  std::lock_guard lock(mutex_);
+  const size_t n = std::min(bytes.size(), kMaxInput - input_.size());
+  if (n == 0) return 0;
+  const bool was_empty = input_.empty();
+  input_.insert(input_.end(), bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
+  if (was_empty) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t w = ::write(input_fd_, &one, sizeof(one));
+  }
+  return n;
+}
+
+size_t ConsoleStreamPort::read_input(std::span<uint8_t> out) {
+  std::lock_guard lock(mutex_);
+  const size_t n = std::min(out.size(), input_.size());
+  std::copy_n(input_.begin(), n, out.begin());
+  input_.erase(input_.begin(), input_.begin() + static_cast<ptrdiff_t>(n));
+  if (input_.empty()) {
+    uint64_t count;  // no more input: the eventfd stops being readable
+    [[maybe_unused]] ssize_t r = ::read(input_fd_, &count, sizeof(count));
+  }
+  return n;
+}
+
+size_t ConsoleStreamPort::write_output(std::span<const uint8_t> bytes) {
+  Console* c = console_.load();
+  return c != nullptr ? c->write_buffered(bytes) : bytes.size();
+}
+
+int ConsoleStreamPort::output_space_fd() const {
+  Console* c = console_.load();
+  return c != nullptr ? c->output_space_fd() : -1;
 }
 
 }  // namespace vireo

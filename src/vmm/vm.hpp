@@ -19,6 +19,9 @@ struct VmConfig {
   RiscvVirtConfig board;
   X86MicrovmConfig x86;
   SerialConfig serial;
+  // The guest console's device: the UART (ttyS0), or virtio-console port 0
+  // (hvc0), which then gets the host console's input.
+  enum class ConsoleDevice { kUart, kVirtio } console_device = ConsoleDevice::kUart;
 };
 
 // Boots the guest and blocks until it ends. Returns the exit status for the

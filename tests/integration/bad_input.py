@@ -77,6 +77,11 @@ def main():
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     busy_port = busy.getsockname()[1]
+    live = os.path.join(tmp, "live.sock")
+    live_listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live_listener.bind(live)
+    live_listener.listen(1)
+    vsock_ok = os.path.join(tmp, "v.sock")
 
     run = [vireo, "run", "--serial", "null"]
     disk = os.path.join(tmp, "disk.img")
@@ -100,6 +105,19 @@ def main():
         ("missing initrd", run + ["--kernel", image, "--initrd", os.path.join(tmp, "nope.cpio")],
          "initrd"),
         ("bad serial", [vireo, "run", "--kernel", image, "--serial", "tcp:1234"], "stdio, null or file=PATH"),
+        ("bad console", run + ["--kernel", image, "--console", "hvc"], "use uart or virtio"),
+        ("vsock cid 2", run + ["--kernel", image, "--vsock", f"cid=2,socket={vsock_ok}"],
+         "cid=N,socket=PATH"),
+        ("vsock cid abc", run + ["--kernel", image, "--vsock", f"cid=abc,socket={vsock_ok}"],
+         "cid=N,socket=PATH"),
+        ("vsock without socket", run + ["--kernel", image, "--vsock", "cid=3"], "no socket"),
+        ("vsock missing directory",
+         run + ["--kernel", image, "--vsock", f"cid=3,socket={tmp}/nodir/v.sock"],
+         "does not exist"),
+        ("vsock socket in use", run + ["--kernel", image, "--vsock", f"cid=3,socket={live}"],
+         "in use"),
+        ("vsock path not a socket", run + ["--kernel", image, "--vsock", f"cid=3,socket={text}"],
+         "not a socket"),
         ("bad arch", run + ["--kernel", image, "--arch", "mips"], "--arch"),
         ("unknown option", [vireo, "run", "--frobnicate"], "frobnicate"),
         ("x86 kernel without KVM", run + ["--kernel", x86_elf], "KVM",

@@ -2,7 +2,9 @@
 """The serial console on a real terminal: raw mode, Ctrl-A escapes, and the
 terminal restored on exit (Ctrl-A x) and on SIGTERM.
 
-Usage: console_pty.py VIREO
+Usage: console_pty.py VIREO [virtio]
+With "virtio", the guest console is virtio-console (--console virtio,
+console=hvc1) instead of the UART.
 """
 import os
 import pty
@@ -17,11 +19,14 @@ KERNEL = os.path.join(CACHE, "riscv64", "Image")
 INITRD = os.path.join(CACHE, "riscv64", "initramfs.cpio.gz")
 
 
+CONSOLE_ARGS = ["--cmdline", "console=ttyS0"]
+
+
 def spawn(vireo):
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(vireo, [vireo, "run", "--kernel", KERNEL, "--initrd", INITRD,
-                         "--cmdline", "console=ttyS0", "--memory", "256M"])
+                         "--memory", "256M"] + CONSOLE_ARGS)
     return pid, fd
 
 
@@ -57,7 +62,10 @@ def cooked(fd):
 
 
 def main():
+    global CONSOLE_ARGS
     vireo = sys.argv[1]
+    if sys.argv[2:] == ["virtio"]:
+        CONSOLE_ARGS = ["--console", "virtio", "--cmdline", "console=hvc1"]
     for f in (KERNEL, INITRD):
         if not os.path.exists(f):
             print(f"missing fixture {f}: run scripts/build-guest.sh", file=sys.stderr)
