@@ -1,4 +1,5 @@
 #include "machines/riscv_virt.hpp"
+#include "machines/virtio_slots.hpp"
 
 #include <fmt/format.h>
 
@@ -155,23 +156,12 @@ Result<void> RiscvVirt::build_devices() {
 }
 
 Result<void> RiscvVirt::build_virtio_devices() {
-  if (config_.virtio_devices.size() > kVirtioSlots) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} virtio devices requested: the riscv64 virt machine has {} "
-                                  "virtio-mmio slots",
-                                  config_.virtio_devices.size(), kVirtioSlots));
-  }
-  for (uint32_t i = 0; i < config_.virtio_devices.size(); ++i) {
-    auto device = config_.virtio_devices[i](loop_);
-    if (!device) return std::unexpected(device.error());
-    const uint64_t base = kVirtioBase + i * kVirtioSlotSize;
-    const std::string name = fmt::format("virtio_mmio@{:x}", base);
-    auto transport = virtio::MmioTransport::create(
-        std::move(*device), memory_, IrqLine(plic_.get(), kVirtioIrqBase + i), &loop_, name);
-    if (!transport) return std::unexpected(transport.error());
-    if (auto r = bus_.add(GuestAddr(base), kVirtioSlotSize, transport->get(), name); !r) return r;
-    virtio_.push_back(std::move(*transport));
-  }
+  auto transports =
+      build_virtio_slots({kVirtioBase, kVirtioSlotSize, kVirtioSlots, "the riscv64 virt machine"},
+                         config_.virtio_devices, memory_, loop_, bus_,
+                         [this](uint32_t i) { return IrqLine(plic_.get(), kVirtioIrqBase + i); });
+  if (!transports) return std::unexpected(transports.error());
+  virtio_ = std::move(*transports);
   return {};
 }
 

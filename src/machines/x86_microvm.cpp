@@ -1,4 +1,5 @@
 #include "machines/x86_microvm.hpp"
+#include "machines/virtio_slots.hpp"
 
 #include <algorithm>
 
@@ -132,33 +133,20 @@ Result<void> X86Microvm::build_devices() {
       return r;
     }
   }
-  if (config_.virtio_devices.size() > kVirtioSlots) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{} virtio devices requested: the x86_64 microVM has {} "
-                                  "virtio-mmio slots",
-                                  config_.virtio_devices.size(), kVirtioSlots));
-  }
-  for (uint32_t i = 0; i < config_.virtio_devices.size(); ++i) {
-    auto device = config_.virtio_devices[i](loop_);
-    if (!device) return std::unexpected(device.error());
-    const uint64_t base = kVirtioBase + i * kVirtioSlotSize;
-    const std::string name = fmt::format("virtio_mmio@{:x}", base);
-    auto transport = virtio::MmioTransport::create(
-        std::move(*device), memory_, IrqLine(vm_.get(), kVirtioGsiBase + i), &loop_, name);
-    if (!transport) return std::unexpected(transport.error());
-    if (auto r = mmio_.add(GuestAddr(base), kVirtioSlotSize, transport->get(), name); !r) return r;
-    // QueueNotify writes signal the transport's eventfds in KVM, without a
-    // vCPU exit: the I/O thread serves the queue directly.
-    auto fds = (*transport)->create_queue_notify_fds();
+  auto transports = build_virtio_slots(
+      {kVirtioBase, kVirtioSlotSize, kVirtioSlots, "the x86_64 microVM"}, config_.virtio_devices,
+      memory_, loop_, mmio_, [this](uint32_t i) { return IrqLine(vm_.get(), kVirtioGsiBase + i); });
+  if (!transports) return std::unexpected(transports.error());
+  virtio_ = std::move(*transports);
+  // QueueNotify writes signal the transports' eventfds in KVM, without a
+  // vCPU exit: the I/O thread serves the queues directly.
+  for (uint32_t i = 0; i < virtio_.size(); ++i) {
+    auto fds = virtio_[i]->create_queue_notify_fds();
     if (!fds) return std::unexpected(fds.error());
+    const uint64_t notify = kVirtioBase + i * kVirtioSlotSize + virtio::MmioTransport::kQueueNotify;
     for (uint32_t q = 0; q < fds->size(); ++q) {
-      if (auto r = vm_->add_ioeventfd(base + virtio::MmioTransport::kQueueNotify, 4, false,
-                                      (*fds)[q], q);
-          !r) {
-        return r;
-      }
+      if (auto r = vm_->add_ioeventfd(notify, 4, false, (*fds)[q], q); !r) return r;
     }
-    virtio_.push_back(std::move(*transport));
   }
   return {};
 }
