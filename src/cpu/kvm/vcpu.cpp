@@ -238,19 +238,21 @@ Result<void> Vcpu::set_boot_msrs() {
   return {};
 }
 
-Result<void> Vcpu::enter_long_mode(const EntryRegs& r) {
+// Flat segments from the boot GDT; long mode adds paging through the boot
+// page tables, protected mode runs with paging off.
+Result<void> Vcpu::enter_flat(const EntryRegs& r, bool long_mode) {
   kvm_sregs sregs{};
   if (ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return std::unexpected(ioctl_error("KVM_GET_SREGS"));
   sregs.gdt.base = kBootGdtAddr;
   sregs.gdt.limit = sizeof(kGdtEntries) - 1;
   sregs.idt.base = 0;
   sregs.idt.limit = 0;
-  sregs.cs = flat_segment(kCode64, true, true);
-  sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(kData, false, true);
-  sregs.cr0 = kCr0Pe | kCr0Et | kCr0Pg;
-  sregs.cr3 = kBootPml4Addr;
-  sregs.cr4 = kCr4Pae;
-  sregs.efer = kEferLme | kEferLma;
+  sregs.cs = flat_segment(long_mode ? kCode64 : kCode32, true, long_mode);
+  sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(kData, false, long_mode);
+  sregs.cr0 = kCr0Pe | kCr0Et | (long_mode ? kCr0Pg : 0);
+  sregs.cr3 = long_mode ? kBootPml4Addr : 0;
+  sregs.cr4 = long_mode ? kCr4Pae : 0;
+  sregs.efer = long_mode ? kEferLme | kEferLma : 0;
   if (ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return std::unexpected(ioctl_error("KVM_SET_SREGS"));
   kvm_regs regs{};
   regs.rflags = 0x2;
@@ -263,30 +265,9 @@ Result<void> Vcpu::enter_long_mode(const EntryRegs& r) {
   return {};
 }
 
-Result<void> Vcpu::enter_protected_mode(const EntryRegs& r) {
-  kvm_sregs sregs{};
-  if (ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return std::unexpected(ioctl_error("KVM_GET_SREGS"));
-  sregs.gdt.base = kBootGdtAddr;
-  sregs.gdt.limit = sizeof(kGdtEntries) - 1;
-  sregs.idt.base = 0;
-  sregs.idt.limit = 0;
-  sregs.cs = flat_segment(kCode32, true, false);
-  sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(kData, false, false);
-  sregs.cr0 = kCr0Pe | kCr0Et;
-  sregs.cr3 = 0;
-  sregs.cr4 = 0;
-  sregs.efer = 0;
-  if (ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return std::unexpected(ioctl_error("KVM_SET_SREGS"));
-  kvm_regs regs{};
-  regs.rflags = 0x2;
-  regs.rip = r.rip;
-  regs.rax = r.rax;
-  regs.rbx = r.rbx;
-  regs.rsi = r.rsi;
-  regs.rsp = r.rsp;
-  if (ioctl(fd_, KVM_SET_REGS, &regs) < 0) return std::unexpected(ioctl_error("KVM_SET_REGS"));
-  return {};
-}
+Result<void> Vcpu::enter_long_mode(const EntryRegs& regs) { return enter_flat(regs, true); }
+
+Result<void> Vcpu::enter_protected_mode(const EntryRegs& regs) { return enter_flat(regs, false); }
 
 Result<void> Vcpu::make_runnable() {
   kvm_mp_state state{};

@@ -78,6 +78,7 @@ class Vcpu {
       : vm_(vm), index_(index), fd_(fd), run_(run), run_size_(run_size), mmio_(mmio), pio_(pio) {}
   Result<void> set_cpuid(uint32_t count);
   Result<void> set_boot_msrs();
+  Result<void> enter_flat(const EntryRegs& regs, bool long_mode);
   void handle_io();
   void handle_mmio();
 
