@@ -40,15 +40,15 @@
 #include "core/log.hpp"
 #include "devices/virtio/blk.hpp"
 #include "devices/virtio/transport_mmio.hpp"
+#include "virtio_fuzz_support.hpp"
 
 namespace {
 
 using namespace vireo;
 using namespace vireo::virtio;
+using namespace vireo::fuzz;
 using T = MmioTransport;
 
-constexpr uint64_t kRegionA = 0x0, kSizeA = 0x2000;
-constexpr uint64_t kRegionB = 0x3000, kSizeB = 0x1000;
 constexpr size_t kHeader = 12;
 constexpr size_t kOpSize = 9;
 constexpr size_t kImageBytes = 32 * 1024;
@@ -56,17 +56,6 @@ constexpr size_t kImageBytes = 32 * 1024;
 [[noreturn]] void violated(const char* what) {
   std::fprintf(stderr, "virtio-blk invariant violated: %s\n", what);
   std::abort();
-}
-
-GuestMemory& guest_ram() {
-  static GuestMemory* mem = [] {
-    auto* m = new GuestMemory();
-    if (!m->add_ram(GuestAddr(kRegionA), kSizeA) || !m->add_ram(GuestAddr(kRegionB), kSizeB)) {
-      __builtin_trap();
-    }
-    return m;
-  }();
-  return *mem;
 }
 
 const std::vector<uint8_t>& initial_image() {
@@ -77,62 +66,6 @@ const std::vector<uint8_t>& initial_image() {
   }();
   return bytes;
 }
-
-struct LevelSink final : IrqSink {
-  bool level = false;
-  void set_irq_level(uint32_t, bool l) override { level = l; }
-};
-
-uint32_t get32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-class Driver {
- public:
-  Driver(T& t, const GuestMemory& mem, const QueueLayout& layout, uint64_t features)
-      : t_(t), mem_(mem), layout_(layout), features_(features) {}
-
-  uint32_t read(uint64_t reg) { return static_cast<uint32_t>(t_.read(reg, 4)); }
-  void write(uint64_t reg, uint32_t v) { t_.write(reg, 4, v); }
-
-  void bring_up() {
-    write(T::kStatus, 0);
-    write(T::kStatus, T::kStatusAcknowledge);
-    write(T::kStatus, T::kStatusAcknowledge | T::kStatusDriver);
-    write(T::kDeviceFeaturesSel, 0);
-    const uint64_t offered = read(T::kDeviceFeatures);
-    const uint64_t f = (features_ & ~0xffffffffull) | (features_ & offered);
-    write(T::kDriverFeaturesSel, 1);
-    write(T::kDriverFeatures, static_cast<uint32_t>(f >> 32));
-    write(T::kDriverFeaturesSel, 0);
-    write(T::kDriverFeatures, static_cast<uint32_t>(f));
-    write(T::kStatus, read(T::kStatus) | T::kStatusFeaturesOk);
-    write(T::kQueueSel, 0);
-    write(T::kQueueNum, layout_.size);
-    write(T::kQueueDescLow, static_cast<uint32_t>(layout_.desc.value));
-    write(T::kQueueDriverLow, static_cast<uint32_t>(layout_.avail.value));
-    write(T::kQueueDeviceLow, static_cast<uint32_t>(layout_.used.value));
-    write(T::kQueueReady, 1);
-    write(T::kStatus, read(T::kStatus) | T::kStatusDriverOk);
-  }
-  void bump_avail_idx(uint32_t count) {
-    const GuestAddr idx(layout_.avail.value + 2);
-    auto v = mem_.read_obj<uint16_t>(idx);
-    if (v) (void)mem_.write_obj<uint16_t>(idx, static_cast<uint16_t>(*v + count));
-  }
-  uint16_t used_idx() {
-    auto v = mem_.read_obj<uint16_t>(GuestAddr(layout_.used.value + 2));
-    return v ? *v : 0;
-  }
-
- private:
-  T& t_;
-  const GuestMemory& mem_;
-  QueueLayout layout_;
-  uint64_t features_;
-};
 
 }  // namespace
 
@@ -179,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto transport = T::create(std::move(*blk), mem, IrqLine(&sink, 1), nullptr, "fuzz-blk");
   if (!transport) __builtin_trap();
   T& t = **transport;
-  Driver driver(t, mem, layout, features);
+  MmioDriver driver(t, mem, {layout}, features, /*offered_only=*/true);
   driver.bring_up();
 
   auto check = [&] {
@@ -190,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   check();
   bool needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
-  uint16_t used = driver.used_idx();
+  uint16_t used = driver.used_idx(0);
   for (size_t at = kHeader + image; at + kOpSize <= size; at += kOpSize) {
     const uint8_t kind = data[at] % 7;
     const uint32_t arg = get32(data + at + 1);
@@ -200,8 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         driver.write(T::kQueueNotify, value);
         break;
       case 1:
-        driver.bump_avail_idx(value % 32);
-        used = driver.used_idx();
+        driver.bump_avail_idx(0, value % 32);
+        used = driver.used_idx(0);
         driver.write(T::kQueueNotify, 0);
         break;
       case 2:
@@ -216,7 +149,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 5:
         driver.bring_up();
         needed_reset = false;
-        used = driver.used_idx();
+        used = driver.used_idx(0);
         break;
       case 6:
         (void)mem.write_obj<uint8_t>(GuestAddr(arg % kSizeA), static_cast<uint8_t>(value));
@@ -225,7 +158,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check();
     const bool resetting =
         (kind == 2 && ((arg % 0x140) & ~3u) == T::kStatus && value == 0) || kind == 5 || kind == 6;
-    const uint16_t now = driver.used_idx();
+    const uint16_t now = driver.used_idx(0);
     if (needed_reset && !resetting && now != used) {
       violated("a device that needs a reset returned buffers");
     }

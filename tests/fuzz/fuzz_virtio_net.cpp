@@ -44,15 +44,15 @@
 #include "core/log.hpp"
 #include "devices/virtio/net.hpp"
 #include "devices/virtio/transport_mmio.hpp"
+#include "virtio_fuzz_support.hpp"
 
 namespace {
 
 using namespace vireo;
 using namespace vireo::virtio;
+using namespace vireo::fuzz;
 using T = MmioTransport;
 
-constexpr uint64_t kRegionA = 0x0, kSizeA = 0x2000;
-constexpr uint64_t kRegionB = 0x3000, kSizeB = 0x1000;
 constexpr size_t kHeader = 18;
 constexpr size_t kOpSize = 9;
 
@@ -60,22 +60,6 @@ constexpr size_t kOpSize = 9;
   std::fprintf(stderr, "virtio-net invariant violated: %s\n", what);
   std::abort();
 }
-
-GuestMemory& guest_ram() {
-  static GuestMemory* mem = [] {
-    auto* m = new GuestMemory();
-    if (!m->add_ram(GuestAddr(kRegionA), kSizeA) || !m->add_ram(GuestAddr(kRegionB), kSizeB)) {
-      __builtin_trap();
-    }
-    return m;
-  }();
-  return *mem;
-}
-
-struct LevelSink final : IrqSink {
-  bool level = false;
-  void set_irq_level(uint32_t, bool l) override { level = l; }
-};
 
 class FuzzBackend final : public NetBackend {
  public:
@@ -106,56 +90,6 @@ class FuzzBackend final : public NetBackend {
   bool vnet_;
   int fd_;
   std::deque<std::pair<size_t, uint8_t>> pending_;
-};
-
-uint32_t get32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-class Driver {
- public:
-  Driver(T& t, const GuestMemory& mem, const QueueLayout (&layouts)[2], uint64_t features)
-      : t_(t), mem_(mem), layouts_{layouts[0], layouts[1]}, features_(features) {}
-
-  uint32_t read(uint64_t reg) { return static_cast<uint32_t>(t_.read(reg, 4)); }
-  void write(uint64_t reg, uint32_t v) { t_.write(reg, 4, v); }
-
-  void bring_up() {
-    write(T::kStatus, 0);
-    write(T::kStatus, T::kStatusAcknowledge);
-    write(T::kStatus, T::kStatusAcknowledge | T::kStatusDriver);
-    write(T::kDriverFeaturesSel, 1);
-    write(T::kDriverFeatures, static_cast<uint32_t>(features_ >> 32));
-    write(T::kDriverFeaturesSel, 0);
-    write(T::kDriverFeatures, static_cast<uint32_t>(features_));
-    write(T::kStatus, read(T::kStatus) | T::kStatusFeaturesOk);
-    for (uint32_t q = 0; q < 2; ++q) {
-      write(T::kQueueSel, q);
-      write(T::kQueueNum, layouts_[q].size);
-      write(T::kQueueDescLow, static_cast<uint32_t>(layouts_[q].desc.value));
-      write(T::kQueueDriverLow, static_cast<uint32_t>(layouts_[q].avail.value));
-      write(T::kQueueDeviceLow, static_cast<uint32_t>(layouts_[q].used.value));
-      write(T::kQueueReady, 1);
-    }
-    write(T::kStatus, read(T::kStatus) | T::kStatusDriverOk);
-  }
-  void bump_avail_idx(uint32_t q, uint32_t count) {
-    const GuestAddr idx(layouts_[q].avail.value + 2);
-    auto v = mem_.read_obj<uint16_t>(idx);
-    if (v) (void)mem_.write_obj<uint16_t>(idx, static_cast<uint16_t>(*v + count));
-  }
-  uint16_t used_idx(uint32_t q) {
-    auto v = mem_.read_obj<uint16_t>(GuestAddr(layouts_[q].used.value + 2));
-    return v ? *v : 0;
-  }
-
- private:
-  T& t_;
-  const GuestMemory& mem_;
-  QueueLayout layouts_[2];
-  uint64_t features_;
 };
 
 }  // namespace
@@ -193,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto transport = T::create(std::move(net), mem, IrqLine(&sink, 1), nullptr, "fuzz-net");
   if (!transport) __builtin_trap();
   T& t = **transport;
-  Driver driver(t, mem, layouts, features);
+  MmioDriver driver(t, mem, {layouts[0], layouts[1]}, features);
   driver.bring_up();
 
   auto check = [&] {

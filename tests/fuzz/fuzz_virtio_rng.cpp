@@ -33,15 +33,15 @@
 #include "core/log.hpp"
 #include "devices/virtio/rng.hpp"
 #include "devices/virtio/transport_mmio.hpp"
+#include "virtio_fuzz_support.hpp"
 
 namespace {
 
 using namespace vireo;
 using namespace vireo::virtio;
+using namespace vireo::fuzz;
 using T = MmioTransport;
 
-constexpr uint64_t kRegionA = 0x0, kSizeA = 0x2000;
-constexpr uint64_t kRegionB = 0x3000, kSizeB = 0x1000;
 constexpr size_t kHeader = 12;
 constexpr size_t kOpSize = 9;
 
@@ -49,80 +49,6 @@ constexpr size_t kOpSize = 9;
   std::fprintf(stderr, "virtio-rng invariant violated: %s\n", what);
   std::abort();
 }
-
-GuestMemory& guest_ram() {
-  static GuestMemory* mem = [] {
-    auto* m = new GuestMemory();
-    if (!m->add_ram(GuestAddr(kRegionA), kSizeA) || !m->add_ram(GuestAddr(kRegionB), kSizeB)) {
-      __builtin_trap();
-    }
-    return m;
-  }();
-  return *mem;
-}
-
-struct LevelSink final : IrqSink {
-  bool level = false;
-  void set_irq_level(uint32_t, bool l) override { level = l; }
-};
-
-uint32_t get32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-class Driver {
- public:
-  Driver(T& t, const GuestMemory& mem, const QueueLayout& layout, uint64_t features)
-      : t_(t), mem_(mem), layout_(layout), features_(features) {}
-
-  uint32_t read(uint64_t reg) { return static_cast<uint32_t>(t_.read(reg, 4)); }
-  void write(uint64_t reg, uint32_t v) { t_.write(reg, 4, v); }
-
-  void bring_up() {
-    write(T::kStatus, 0);
-    write(T::kStatus, T::kStatusAcknowledge);
-    write(T::kStatus, T::kStatusAcknowledge | T::kStatusDriver);
-    write(T::kDriverFeaturesSel, 1);
-    write(T::kDriverFeatures, static_cast<uint32_t>(features_ >> 32));
-    write(T::kDriverFeaturesSel, 0);
-    write(T::kDriverFeatures, static_cast<uint32_t>(features_));
-    write(T::kStatus, read(T::kStatus) | T::kStatusFeaturesOk);
-    write(T::kQueueSel, 0);
-    write(T::kQueueNum, layout_.size);
-    write(T::kQueueDescLow, static_cast<uint32_t>(layout_.desc.value));
-    write(T::kQueueDriverLow, static_cast<uint32_t>(layout_.avail.value));
-    write(T::kQueueDeviceLow, static_cast<uint32_t>(layout_.used.value));
-    write(T::kQueueReady, 1);
-    write(T::kStatus, read(T::kStatus) | T::kStatusDriverOk);
-  }
-  // Makes `count` more avail entries visible (the device is told separately).
-  void bump_avail_idx(uint32_t count) {
-    const GuestAddr idx(layout_.avail.value + 2);
-    auto v = mem_.read_obj<uint16_t>(idx);
-    if (v) (void)mem_.write_obj<uint16_t>(idx, static_cast<uint16_t>(*v + count));
-  }
-  // The used idx, if the used ring is in RAM.
-  uint16_t used_idx() {
-    auto v = mem_.read_obj<uint16_t>(GuestAddr(layout_.used.value + 2));
-    return v ? *v : 0;
-  }
-  // The length in the used entry the device published last. (Earlier
-  // entries may hold whatever the input put in the ring.)
-  uint32_t last_used_len(uint16_t idx) {
-    const uint16_t last = static_cast<uint16_t>(idx - 1);
-    auto len = mem_.read_obj<uint32_t>(
-        GuestAddr(layout_.used.value + 4 + 8ull * (last % layout_.size) + 4));
-    return len ? *len : 0;
-  }
-
- private:
-  T& t_;
-  const GuestMemory& mem_;
-  QueueLayout layout_;
-  uint64_t features_;
-};
 
 }  // namespace
 
@@ -159,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto transport = T::create(std::move(rng), mem, IrqLine(&sink, 1), nullptr, "fuzz-rng");
   if (!transport) __builtin_trap();
   T& t = **transport;
-  Driver driver(t, mem, layout, features);
+  MmioDriver driver(t, mem, {layout}, features);
   driver.bring_up();
 
   auto check = [&] {
@@ -169,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   check();
   bool needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
-  uint16_t used = driver.used_idx();
+  uint16_t used = driver.used_idx(0);
   for (size_t at = kHeader + image; at + kOpSize <= size; at += kOpSize) {
     const uint8_t kind = data[at] % 7;
     const uint32_t arg = get32(data + at + 1);
@@ -180,8 +106,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 1:
         // The rings may overlap: what the driver writes is not the device's doing.
-        driver.bump_avail_idx(value % 32);
-        used = driver.used_idx();
+        driver.bump_avail_idx(0, value % 32);
+        used = driver.used_idx(0);
         driver.write(T::kQueueNotify, 0);
         break;
       case 2:
@@ -196,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 5:
         driver.bring_up();
         needed_reset = false;
-        used = driver.used_idx();
+        used = driver.used_idx(0);
         break;
       case 6:
         (void)mem.write_obj<uint8_t>(GuestAddr(arg % kSizeA), static_cast<uint8_t>(value));
@@ -205,11 +131,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check();
     const bool resetting =
         (kind == 2 && ((arg % 0x110) & ~3u) == T::kStatus && value == 0) || kind == 5 || kind == 6;
-    const uint16_t now = driver.used_idx();
+    const uint16_t now = driver.used_idx(0);
     if (needed_reset && !resetting && now != used) {
       violated("a device that needs a reset returned buffers");
     }
-    if (!resetting && now != used && driver.last_used_len(now) > Rng::kMaxRequestBytes) {
+    if (!resetting && now != used && driver.last_used_len(0, now) > Rng::kMaxRequestBytes) {
       violated("a request longer than 64 KiB was served");
     }
     used = now;

@@ -25,30 +25,19 @@
 
 #include "core/guest_memory.hpp"
 #include "devices/virtio/queue.hpp"
+#include "virtio_fuzz_support.hpp"
 
 namespace {
 
 using namespace vireo;
 using namespace vireo::virtio;
+using namespace vireo::fuzz;
 
-constexpr uint64_t kRegionA = 0x0, kSizeA = 0x2000;
-constexpr uint64_t kRegionB = 0x3000, kSizeB = 0x1000;
 constexpr size_t kHeader = 16;
 
 [[noreturn]] void violated(const char* what) {
   std::fprintf(stderr, "virtqueue invariant violated: %s\n", what);
   std::abort();
-}
-
-GuestMemory& guest_ram() {
-  static GuestMemory* mem = [] {
-    auto* m = new GuestMemory();
-    if (!m->add_ram(GuestAddr(kRegionA), kSizeA) || !m->add_ram(GuestAddr(kRegionB), kSizeB)) {
-      __builtin_trap();
-    }
-    return m;
-  }();
-  return *mem;
 }
 
 std::vector<uint8_t> snapshot(const GuestMemory& m) {
