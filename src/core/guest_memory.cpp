@@ -50,14 +50,15 @@ Result<uint8_t*> GuestMemory::host_range(GuestAddr addr, uint64_t len) const {
 Result<void> GuestMemory::read(GuestAddr addr, std::span<uint8_t> out) const {
   auto p = host_range(addr, out.size());
   if (!p) return std::unexpected(p.error());
-  std::memcpy(out.data(), *p, out.size());
+  // An empty span may have a null data(), which memcpy must not be given.
+  if (!out.empty()) std::memcpy(out.data(), *p, out.size());
   return {};
 }
 
 Result<void> GuestMemory::write(GuestAddr addr, std::span<const uint8_t> in) const {
   auto p = host_range(addr, in.size());
   if (!p) return std::unexpected(p.error());
-  std::memcpy(*p, in.data(), in.size());
+  if (!in.empty()) std::memcpy(*p, in.data(), in.size());
   return {};
 }
 

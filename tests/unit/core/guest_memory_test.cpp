@@ -159,6 +159,9 @@ TEST_F(GuestMemoryTest, ZeroLengthAccesses) {
   EXPECT_TRUE(mem_.host_range(GuestAddr(kBase + kSize - 1), 0));
   EXPECT_FALSE(mem_.host_range(GuestAddr(kBase + kSize), 0));
   EXPECT_FALSE(mem_.host_range(GuestAddr(0), 0));
+  // Empty spans (whose data() may be null) read and write nothing.
+  EXPECT_TRUE(mem_.write(GuestAddr(kBase), std::span<const uint8_t>()));
+  EXPECT_TRUE(mem_.read(GuestAddr(kBase), std::span<uint8_t>()));
 }
 
 TEST_F(GuestMemoryTest, HostRangeAliasesGuestRam) {
