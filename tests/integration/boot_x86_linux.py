@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from guest import Guest, GuestError  # noqa: E402
+from guest import Guest, GuestError, default_guest  # noqa: E402
 
 SKIP = 77
 
@@ -77,13 +77,9 @@ def main():
     if backing is None:
         print(f"skipped: {why}")
         return SKIP
-    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
-    kernel = os.path.join(cache, "x86_64", "vmlinuz")
-    initrd = os.path.join(cache, "x86_64", "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            print(f"missing fixture {f}: run scripts/build-guest-x86.sh", file=sys.stderr)
-            return 1
+    kernel, initrd = default_guest("x86_64", "vmlinuz", "scripts/build-guest-x86.sh")
+    if kernel is None:
+        return 1
     tmp = tempfile.mkdtemp(prefix="vireo-x86-")
     ok = all(boot(vireo, kernel, initrd, cpus, tmp) for cpus in (1, 2))
     return 0 if ok else 1

@@ -3,6 +3,7 @@ import os
 import re
 import select
 import subprocess
+import sys
 import time
 
 
@@ -79,3 +80,16 @@ class Guest:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def default_guest(arch="riscv64", kernel_name="Image", script="scripts/build-guest.sh"):
+    """The cached guest fixture (kernel, initramfs) for `arch`, or (None, None)
+    after saying which script builds it."""
+    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
+    kernel = os.path.join(cache, arch, kernel_name)
+    initrd = os.path.join(cache, arch, "initramfs.cpio.gz")
+    for f in (kernel, initrd):
+        if not os.path.exists(f):
+            print(f"missing fixture {f}: run {script}", file=sys.stderr)
+            return None, None
+    return kernel, initrd

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from guest import Guest, GuestError  # noqa: E402
+from guest import Guest, GuestError, default_guest  # noqa: E402
 
 MiB = 1 << 20
 
@@ -40,12 +40,9 @@ def guest_sha(out):
 
 
 def boot(vireo, disks, extra=()):
-    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
-    kernel = os.path.join(cache, "riscv64", "Image")
-    initrd = os.path.join(cache, "riscv64", "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            raise GuestError(f"missing fixture {f}: run scripts/build-guest.sh")
+    kernel, initrd = default_guest()
+    if kernel is None:
+        raise GuestError("the default guest is not built")
     argv = [vireo, "run", "--kernel", kernel, "--initrd", initrd, "--cmdline", "console=ttyS0",
             "--memory", "256M", *extra]
     for d in disks:

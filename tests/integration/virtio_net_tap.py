@@ -24,7 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from guest import Guest, GuestError  # noqa: E402
+from guest import Guest, GuestError, default_guest  # noqa: E402
 
 SKIP = 77
 HOST_IP, GUEST_IP = "192.168.231.1", "192.168.231.2"
@@ -58,13 +58,9 @@ def main():
     if shutil.which("ip") is None:
         print("SKIP: the ip command (iproute2) is not installed")
         return SKIP
-    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
-    kernel = os.path.join(cache, "riscv64", "Image")
-    initrd = os.path.join(cache, "riscv64", "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            print(f"missing fixture {f}: run scripts/build-guest.sh", file=sys.stderr)
-            return 1
+    kernel, initrd = default_guest()
+    if kernel is None:
+        return 1
 
     tap = f"vireot{os.getpid() % 100000}"
     r = ip("tuntap", "add", tap, "mode", "tap")

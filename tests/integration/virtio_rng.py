@@ -12,18 +12,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from guest import Guest, GuestError  # noqa: E402
+from guest import Guest, GuestError, default_guest  # noqa: E402
 
 
 def main():
     vireo = sys.argv[1]
-    cache = os.environ.get("VIREO_CACHE") or os.path.expanduser("~/.cache/vireo")
-    kernel = os.path.join(cache, "riscv64", "Image")
-    initrd = os.path.join(cache, "riscv64", "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            print(f"missing fixture {f}: run scripts/build-guest.sh", file=sys.stderr)
-            return 1
+    kernel, initrd = default_guest()
+    if kernel is None:
+        return 1
     argv = [vireo, "run", "--kernel", kernel, "--initrd", initrd, "--cmdline", "console=ttyS0",
             "--memory", "256M", "--rng"]
     print("running:", " ".join(argv))
