@@ -61,12 +61,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < kHeader) return 0;
   GuestMemory& mem = guest_ram();
-  if (!mem.fill(GuestAddr(kRegionA), 0, kSizeA) || !mem.fill(GuestAddr(kRegionB), 0, kSizeB)) {
-    __builtin_trap();
-  }
   auto u16 = [&](size_t at) { return static_cast<uint16_t>(data[at] | (data[at + 1] << 8)); };
-  const size_t image = std::min<size_t>({u16(8), size - kHeader, kSizeA});
-  if (!mem.write(GuestAddr(kRegionA), std::span(data + kHeader, image))) __builtin_trap();
+  const size_t image = load_image(std::span(data + kHeader, size - kHeader), u16(8));
 
   const QueueLayout layout{static_cast<uint16_t>(1u << (data[0] % 9)), GuestAddr(u16(2)),
                            GuestAddr(u16(4)), GuestAddr(u16(6))};

@@ -81,11 +81,7 @@ void check_chain(const GuestMemory& m, const DescriptorChain& c, uint16_t size) 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < kHeader) return 0;
   GuestMemory& mem = guest_ram();
-  if (!mem.fill(GuestAddr(kRegionA), 0, kSizeA) || !mem.fill(GuestAddr(kRegionB), 0, kSizeB)) {
-    __builtin_trap();
-  }
-  const size_t image = std::min<size_t>(size - kHeader, kSizeA);
-  if (!mem.write(GuestAddr(kRegionA), std::span(data + kHeader, image))) __builtin_trap();
+  load_image(std::span(data + kHeader, size - kHeader), kSizeA);
 
   auto u16 = [&](size_t at) { return static_cast<uint16_t>(data[at] | (data[at + 1] << 8)); };
   const QueueLayout layout{static_cast<uint16_t>(1u << (data[0] % 9)), GuestAddr(u16(2)),

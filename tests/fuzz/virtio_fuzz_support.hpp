@@ -4,6 +4,8 @@
 // rings. Header-only: each fuzz target is one translation unit.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -32,6 +34,18 @@ inline GuestMemory& guest_ram() {
     return m;
   }();
   return *mem;
+}
+
+// Zeroes guest RAM and copies an input's image, at most `max_len` bytes of
+// `image`, to region A. Returns the bytes copied.
+inline size_t load_image(std::span<const uint8_t> image, size_t max_len) {
+  GuestMemory& mem = guest_ram();
+  if (!mem.fill(GuestAddr(kRegionA), 0, kSizeA) || !mem.fill(GuestAddr(kRegionB), 0, kSizeB)) {
+    __builtin_trap();
+  }
+  const size_t len = std::min({max_len, image.size(), static_cast<size_t>(kSizeA)});
+  if (!mem.write(GuestAddr(kRegionA), image.first(len))) __builtin_trap();
+  return len;
 }
 
 struct LevelSink final : IrqSink {
