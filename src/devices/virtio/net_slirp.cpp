@@ -1,6 +1,7 @@
 #include "devices/virtio/net_slirp.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -34,6 +35,56 @@ int64_t now_ns() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 int64_t now_ms() { return now_ns() / 1'000'000; }
+
+}  // namespace
+
+// Function types come from the header; the library is loaded on first use.
+struct SlirpApi {
+  decltype(&::slirp_new) new_;
+  decltype(&::slirp_cleanup) cleanup;
+  decltype(&::slirp_add_hostfwd) add_hostfwd;
+  decltype(&::slirp_input) input;
+  decltype(&::slirp_pollfds_fill) pollfds_fill;
+  decltype(&::slirp_pollfds_poll) pollfds_poll;
+  decltype(&::slirp_handle_timer) handle_timer;
+};
+
+namespace {
+
+Result<const SlirpApi*> load_slirp() {
+  static const Result<SlirpApi> api = []() -> Result<SlirpApi> {
+    constexpr const char* kSoname = "libslirp.so.0";
+    void* lib = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      return make_error(ErrorCode::kNotFound,
+                        fmt::format("--net user needs {} ({}): install Debian's libslirp0 "
+                                    "(scripts/setup.sh)",
+                                    kSoname, ::dlerror()));
+    }
+    SlirpApi a{};
+    bool ok = true;
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+      ok = ok && fn != nullptr;
+    };
+    sym(a.new_, "slirp_new");
+    sym(a.cleanup, "slirp_cleanup");
+    sym(a.add_hostfwd, "slirp_add_hostfwd");
+    sym(a.input, "slirp_input");
+    sym(a.pollfds_fill, "slirp_pollfds_fill");
+    sym(a.pollfds_poll, "slirp_pollfds_poll");
+    sym(a.handle_timer, "slirp_handle_timer");
+    if (!ok) {
+      return make_error(ErrorCode::kNotFound,
+                        fmt::format("--net user: {} lacks a libslirp 4.x function: install "
+                                    "Debian's libslirp0 (scripts/setup.sh)",
+                                    kSoname));
+    }
+    return a;  // the library stays loaded for the life of the process
+  }();
+  if (!api) return std::unexpected(api.error());
+  return &*api;
+}
 
 SlirpBackend* self(void* opaque) { return static_cast<SlirpBackend*>(opaque); }
 
@@ -95,6 +146,9 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(
 }
 
 Result<void> SlirpBackend::start(const std::vector<HostForward>& forwards) {
+  auto api = load_slirp();
+  if (!api) return std::unexpected(api.error());
+  api_ = *api;
   rx_slots_.resize(kRxQueueFrames);
   rx_lengths_.resize(kRxQueueFrames);
 
@@ -125,14 +179,14 @@ Result<void> SlirpBackend::start(const std::vector<HostForward>& forwards) {
   cfg.if_mru = kMtu;
   cfg.disable_host_loopback = false;  // 10.0.2.2 reaches the host's 127.0.0.1
   cfg.enable_emu = false;
-  slirp_ = slirp_new(&cfg, &kCallbacks, this);
+  slirp_ = api_->new_(&cfg, &kCallbacks, this);
   if (slirp_ == nullptr) {
     return make_error(ErrorCode::kInternal, "user networking: libslirp could not start");
   }
 
   for (const HostForward& f : forwards) {
     const uint32_t guest = f.guest_addr != 0 ? f.guest_addr : kDhcpStart;
-    if (slirp_add_hostfwd(slirp_, f.udp ? 1 : 0, ipv4(f.host_addr), f.host_port, ipv4(guest),
+    if (api_->add_hostfwd(slirp_, f.udp ? 1 : 0, ipv4(f.host_addr), f.host_port, ipv4(guest),
                           f.guest_port) < 0) {
       const in_addr a = ipv4(f.host_addr);
       char text[INET_ADDRSTRLEN] = {};
@@ -160,7 +214,7 @@ SlirpBackend::~SlirpBackend() {
     auto r = loop_.remove_fd(epoll_fd_);
   if (timer_fd_ >= 0) [[maybe_unused]]
     auto r = loop_.remove_fd(timer_fd_);
-  if (slirp_ != nullptr) slirp_cleanup(slirp_);
+  if (slirp_ != nullptr) api_->cleanup(slirp_);
   for (int fd : {epoll_fd_, timer_fd_, rx_event_fd_}) {
     if (fd >= 0) ::close(fd);
   }
@@ -205,7 +259,7 @@ Result<size_t> SlirpBackend::receive(std::span<uint8_t> buf) {
 }
 
 void SlirpBackend::send(std::span<const uint8_t> frame) {
-  slirp_input(slirp_, frame.data(), static_cast<int>(frame.size()));
+  api_->input(slirp_, frame.data(), static_cast<int>(frame.size()));
 }
 
 // ---- Timers
@@ -267,7 +321,7 @@ void SlirpBackend::refresh() {
   kicked_ = false;
   pollfds_.clear();
   uint32_t timeout_ms = UINT32_MAX;
-  slirp_pollfds_fill(slirp_, &timeout_ms, cb_add_poll, this);
+  api_->pollfds_fill(slirp_, &timeout_ms, cb_add_poll, this);
 
   // Our epoll set follows the list: add, modify, remove.
   for (auto& [fd, events] : watched_) events |= 0x80000000u;  // mark: not listed yet
@@ -329,7 +383,7 @@ void SlirpBackend::on_event() {
   if (ready < 0) {
     for (pollfd& p : pollfds_) p.revents = 0;
   }
-  slirp_pollfds_poll(slirp_, ready < 0 ? 1 : 0, cb_get_revents, this);
+  api_->pollfds_poll(slirp_, ready < 0 ? 1 : 0, cb_get_revents, this);
   const int64_t now = now_ms();
   for (size_t i = 0; i < timers_.size(); ++i) {
     Timer* t = timers_[i].get();
@@ -337,7 +391,7 @@ void SlirpBackend::on_event() {
     t->expire_ms = -1;
     // The callback may modify or free timers: look the list up again after.
     if (t->id >= 0) {
-      slirp_handle_timer(slirp_, static_cast<SlirpTimerId>(t->id), t->cb_opaque);
+      api_->handle_timer(slirp_, static_cast<SlirpTimerId>(t->id), t->cb_opaque);
     } else if (t->cb != nullptr) {
       t->cb(t->cb_opaque);
     }

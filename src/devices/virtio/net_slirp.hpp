@@ -9,6 +9,10 @@
 // with slirp_pollfds_fill after each burst of work, and its timers share one
 // timerfd. Frames slirp sends to the guest wait in a bounded queue that the
 // device drains; an eventfd tells it there is something to drain.
+//
+// libslirp (and the GLib it pulls in, about 1 MiB of mapped code) is loaded
+// with dlopen on first use, so a VM without user networking neither maps nor
+// initialises it.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,8 @@
 struct Slirp;
 
 namespace vireo::virtio {
+
+struct SlirpApi;  // libslirp's functions, loaded on first use
 
 class SlirpBackend final : public NetBackend {
  public:
@@ -77,6 +83,7 @@ class SlirpBackend final : public NetBackend {
   void on_event();
 
   EventLoop& loop_;
+  const SlirpApi* api_ = nullptr;
   Slirp* slirp_ = nullptr;
   int epoll_fd_ = -1;
   int timer_fd_ = -1;
