@@ -11,6 +11,7 @@
 #include "boot/x86/multiboot.hpp"
 #include "boot/x86/pvh.hpp"
 #include "core/log.hpp"
+#include "cpu/kvm/irqfd_lines.hpp"
 #include "cpu/kvm/kvm.hpp"
 #include "cpu/kvm/vcpu.hpp"
 #include "cpu/kvm/vm.hpp"
@@ -133,9 +134,27 @@ Result<void> X86Microvm::build_devices() {
       return r;
     }
   }
+  // Virtio interrupts as irqfds: a device completing work on the I/O thread
+  // interrupts the guest with an eventfd write, no ioctl.
+  std::vector<uint32_t> gsis;
+  for (uint32_t i = 0; i < std::min<size_t>(config_.virtio_devices.size(), kVirtioSlots); ++i) {
+    gsis.push_back(kVirtioGsiBase + i);
+  }
+  IrqSink* virtio_sink = vm_.get();
+  if (!gsis.empty()) {
+    auto irqfds = kvm::IrqfdLines::create(*vm_, loop_, gsis);
+    if (irqfds) {
+      virtio_irqfds_ = std::move(*irqfds);
+      virtio_sink = virtio_irqfds_.get();
+    } else if (irqfds.error().code == ErrorCode::kUnsupported) {
+      log::info("virtio interrupts go through KVM_IRQ_LINE: {}", irqfds.error().message);
+    } else {
+      return std::unexpected(irqfds.error());
+    }
+  }
   auto transports = build_virtio_slots(
       {kVirtioBase, kVirtioSlotSize, kVirtioSlots, "the x86_64 microVM"}, config_.virtio_devices,
-      memory_, loop_, mmio_, [this](uint32_t i) { return IrqLine(vm_.get(), kVirtioGsiBase + i); });
+      memory_, loop_, mmio_, [&](uint32_t i) { return IrqLine(virtio_sink, kVirtioGsiBase + i); });
   if (!transports) return std::unexpected(transports.error());
   virtio_ = std::move(*transports);
   // QueueNotify writes signal the transports' eventfds in KVM, without a

@@ -37,6 +37,7 @@ class MmioTransport;
 }
 namespace kvm {
 class Kvm;
+class IrqfdLines;
 class Vm;
 class Vcpu;
 }  // namespace kvm
@@ -90,6 +91,8 @@ class X86Microvm final : public Machine {
 
   // The transport of virtio slot i (for tests and diagnostics).
   const virtio::MmioTransport& virtio_transport(size_t i) const;
+  // The irqfds the virtio lines use, or null if they use KVM_IRQ_LINE.
+  const kvm::IrqfdLines* virtio_irqfds() const { return virtio_irqfds_.get(); }
 
   enum class BootProtocol { kBzImage, kPvh, kMultiboot };
   BootProtocol boot_protocol() const { return protocol_; }
@@ -129,6 +132,9 @@ class X86Microvm final : public Machine {
   std::unique_ptr<CmosRtc> rtc_;
   std::unique_ptr<AcpiPower> acpi_power_;
   std::unique_ptr<DebugExit> debug_exit_;
+  // The virtio lines as resampling irqfds (null where KVM cannot: they then
+  // go through vm_'s KVM_IRQ_LINE). Outlives the transports that drive it.
+  std::unique_ptr<kvm::IrqfdLines> virtio_irqfds_;
   std::vector<std::unique_ptr<virtio::MmioTransport>> virtio_;
 
   BootProtocol protocol_ = BootProtocol::kBzImage;

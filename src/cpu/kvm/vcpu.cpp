@@ -332,6 +332,18 @@ void Vcpu::handle_mmio() {
   }
 }
 
+void Vcpu::log_internal_error() const {
+  kvm_regs regs{};
+  const bool have_regs = ioctl(fd_, KVM_GET_REGS, &regs) == 0;
+  std::string data;
+  const uint32_t n = std::min<uint32_t>(run_->internal.ndata, std::size(run_->internal.data));
+  for (uint32_t i = 0; i < n; ++i) data += fmt::format(" {:#x}", run_->internal.data[i]);
+  log::error(
+      "vcpu {}: KVM internal error, suberror {}{} at rip {}{}{}", index_, run_->internal.suberror,
+      run_->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation)" : "",
+      have_regs ? fmt::format("{:#x}", regs.rip) : "?", data.empty() ? "" : ", data", data);
+}
+
 Result<VcpuExit> Vcpu::run() {
   thread_.store(pthread_self());
   for (;;) {
@@ -365,7 +377,7 @@ Result<VcpuExit> Vcpu::run() {
                    run_->fail_entry.hardware_entry_failure_reason);
         return VcpuExit::kFailEntry;
       case KVM_EXIT_INTERNAL_ERROR:
-        log::error("vcpu {}: KVM internal error, suberror {}", index_, run_->internal.suberror);
+        log_internal_error();
         return VcpuExit::kInternalError;
       default:
         log::error("vcpu {}: unexpected exit reason {}", index_, run_->exit_reason);

@@ -81,6 +81,7 @@ class Vcpu {
   Result<void> enter_flat(const EntryRegs& regs, bool long_mode);
   void handle_io();
   void handle_mmio();
+  void log_internal_error() const;
 
   Vm& vm_;
   uint32_t index_;

@@ -101,11 +101,26 @@ Result<void> Vm::add_ioeventfd(uint64_t addr, unsigned len, bool pio, int eventf
   return {};
 }
 
-Result<void> Vm::add_irqfd(int eventfd, uint32_t gsi) {
+Result<void> Vm::add_irqfd(int eventfd, uint32_t gsi, std::optional<int> resample_fd) {
   kvm_irqfd irqfd{};
   irqfd.fd = static_cast<uint32_t>(eventfd);
   irqfd.gsi = gsi;
+  if (resample_fd) {
+    irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+    irqfd.resamplefd = static_cast<uint32_t>(*resample_fd);
+  }
   if (ioctl(fd_, KVM_IRQFD, &irqfd) < 0) return std::unexpected(ioctl_error("KVM_IRQFD"));
+  return {};
+}
+
+Result<void> Vm::remove_irqfd(int eventfd, uint32_t gsi) {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(eventfd);
+  irqfd.gsi = gsi;
+  irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+  if (ioctl(fd_, KVM_IRQFD, &irqfd) < 0) {
+    return std::unexpected(ioctl_error("KVM_IRQFD (deassign)"));
+  }
   return {};
 }
 

@@ -40,8 +40,12 @@ class Vm : public IrqSink {
   // signals `eventfd` instead of exiting; with `match`, only that value does.
   Result<void> add_ioeventfd(uint64_t addr, unsigned len, bool pio, int eventfd,
                              std::optional<uint64_t> match = std::nullopt);
-  // Signalling `eventfd` raises interrupt `gsi` (edge).
-  Result<void> add_irqfd(int eventfd, uint32_t gsi);
+  // Signalling `eventfd` raises interrupt `gsi`: an edge; or, with
+  // `resample_fd`, a level that KVM holds until the guest's EOI, then lowers
+  // and signals `resample_fd` (KVM_IRQFD_FLAG_RESAMPLE).
+  Result<void> add_irqfd(int eventfd, uint32_t gsi, std::optional<int> resample_fd = std::nullopt);
+  // Undoes add_irqfd.
+  Result<void> remove_irqfd(int eventfd, uint32_t gsi);
 
   // The CPUID leaves KVM can back (KVM_GET_SUPPORTED_CPUID), as raw
   // kvm_cpuid_entry2 records, for the vCPUs to filter.

@@ -16,6 +16,7 @@
 
 #include "core/event_loop.hpp"
 #include "cpu/kvm/kvm.hpp"
+#include "cpu/kvm/irqfd_lines.hpp"
 #include "devices/virtio/rng.hpp"
 #include "devices/virtio/transport_mmio.hpp"
 #include "machines/x86_microvm.hpp"
@@ -435,6 +436,97 @@ _start:
       boot(c, [&](const X86Microvm& vm) { errors = vm.virtio_transport(0).error_count(); });
   EXPECT_EQ(s.code, 47) << s.message;
   EXPECT_EQ(errors, 0u);
+}
+
+TEST_F(X86MicrovmTest, VirtioInterruptIsALevelThroughTheResamplingIrqfd) {
+  // The virtio-rng request of the test above, but completion comes as an
+  // interrupt: IOAPIC pin 16 (the first virtio slot's GSI) routed level-
+  // triggered to vector 0x41. The first time the handler sends EOI without
+  // acknowledging InterruptStatus: the device's line is still high, so after
+  // the EOI KVM's resampler must re-assert it and the handler must run a
+  // second time; then it acknowledges and exits. An edge-only irqfd would
+  // never interrupt again (the test would time out).
+  const std::string src = std::string(kPvhNote) + R"(
+_start:
+        mov $0x7000, %esp
+        mov $handler, %eax
+        mov $(0x6000 + 0x41 * 8), %ecx
+        movw %ax, (%ecx)
+        movw $0x18, 2(%ecx)
+        movw $0x8e00, 4(%ecx)
+        shr $16, %eax
+        movw %ax, 6(%ecx)
+        lidt idtr
+        movl $0, 0x5000                  # handler runs
+        movl $0x1ff, 0xfee000f0          # LAPIC software enable
+        movl $0x30, 0xfec00000           # IOAPIC redirection entry 16, low
+        movl $0x8041, 0xfec00010         # vector 0x41, level, unmasked, fixed
+        movl $0x31, 0xfec00000           # high: destination APIC ID 0
+        movl $0, 0xfec00010
+        mov $0xd0000000, %ebx
+        movl $0, 0x70(%ebx)              # reset, then a driver as above
+        movl $1, 0x70(%ebx)
+        movl $3, 0x70(%ebx)
+        movl $1, 0x24(%ebx)
+        movl $1, 0x20(%ebx)
+        movl $0xb, 0x70(%ebx)
+        movl $0, 0x30(%ebx)
+        movl $8, 0x38(%ebx)
+        movl $0x200000, 0x80(%ebx)
+        movl $0, 0x84(%ebx)
+        movl $0x201000, 0x90(%ebx)
+        movl $0, 0x94(%ebx)
+        movl $0x202000, 0xa0(%ebx)
+        movl $0, 0xa4(%ebx)
+        movl $1, 0x44(%ebx)
+        movl $0xf, 0x70(%ebx)
+        movl $0x210000, 0x200000
+        movl $0, 0x200004
+        movl $16, 0x200008
+        movw $2, 0x20000c
+        movw $0, 0x201004
+        movw $1, 0x201002
+        movl $0, 0x50(%ebx)              # QueueNotify 0
+        sti
+1:      hlt
+        jmp 1b
+handler:
+        incl 0x5000
+        cmpl $1, 0x5000
+        jne 2f
+        movl $0, 0xfee000b0              # first run: EOI only, line left high
+        sti                              # and wait here, nested (PVM's emulator has no iret)
+3:      hlt
+        jmp 3b
+2:      mov 0x60(%ebx), %eax             # InterruptStatus: used buffer
+        cmp $1, %eax
+        jne 9f
+        mov %eax, 0x64(%ebx)             # InterruptACK
+        movl $0, 0xfee000b0
+        cmpw $1, 0x202002                # used idx
+        jne 9f
+        mov $0x18, %al
+        out %al, $0xf4
+9:      mov $0x7f, %al
+        out %al, $0xf4
+        hlt
+        .balign 4
+idtr:   .word 0x41 * 8 + 7
+        .long 0x6000
+)";
+  X86MicrovmConfig c;
+  c.memory_bytes = 64 << 20;
+  c.kernel_path = assemble(src);
+  c.virtio_devices.push_back(virtio::rng_factory());
+  bool irqfds = false;
+  uint64_t reasserts = 0;
+  const ExitStatus s = boot(c, [&](const X86Microvm& vm) {
+    irqfds = vm.virtio_irqfds() != nullptr;
+    if (irqfds) reasserts = vm.virtio_irqfds()->reasserts();
+  });
+  EXPECT_EQ(s.code, 49) << s.message;
+  ASSERT_TRUE(irqfds) << "this KVM has no KVM_CAP_IRQFD_RESAMPLE";
+  EXPECT_GE(reasserts, 1u);
 }
 
 TEST_F(X86MicrovmTest, RejectsAFileThatIsNoX86Kernel) {
