@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "cpu/kvm/cpuid.hpp"
 #include "cpu/kvm/kvm_abi.hpp"
 
 namespace vireo::kvm {
@@ -143,53 +144,17 @@ Vcpu::~Vcpu() {
   ::close(fd_);
 }
 
-// KVM's supported leaves, with this vCPU's topology (APIC IDs = vCPU index,
-// one thread per core, all cores in one package) and the hypervisor bit.
+// KVM's supported leaves, shaped for this board (cpuid.hpp).
 Result<void> Vcpu::set_cpuid(uint32_t count) {
   const auto& raw = vm_.supported_cpuid();
-  const size_t n = raw.size() / sizeof(kvm_cpuid_entry2);
-  std::vector<kvm_cpuid_entry2> entries(n);
-  std::memcpy(entries.data(), raw.data(), n * sizeof(kvm_cpuid_entry2));
-  const uint32_t core_bits = count > 1 ? std::bit_width(count - 1) : 0;
-  for (size_t i = 0; i < n; ++i) {
-    kvm_cpuid_entry2& e = entries[i];
-    switch (e.function) {
-      case 0x1:
-        e.ebx = (e.ebx & 0x0000ffff) | (index_ << 24) | (std::min(count, 255u) << 16);
-        e.ecx |= 1u << 31;                 // running under a hypervisor
-        if (count > 1) e.edx |= 1u << 28;  // HTT: the logical-count field is valid
-        break;
-      case 0x4:
-        // Cores per package minus one; each cache shared by one thread.
-        e.eax = (e.eax & 0x03ffffff) | ((std::min(count, 64u) - 1) << 26);
-        e.eax &= ~(0xfffu << 14);
-        break;
-      case 0xb:
-      case 0x1f:
-        // x2APIC topology: level 0 SMT (1 thread), level 1 core (count).
-        e.edx = index_;
-        if (e.index == 0) {
-          e.eax = 0;
-          e.ebx = 1;
-          e.ecx = (1u << 8) | 0;
-        } else if (e.index == 1) {
-          e.eax = core_bits;
-          e.ebx = count;
-          e.ecx = (2u << 8) | 1;
-        } else {
-          e.eax = e.ebx = 0;
-          e.ecx = e.index;
-        }
-        break;
-      case 0x8000001e:
-        e.eax = index_;  // extended APIC ID
-        e.ebx = index_;  // compute unit ID, one core per unit
-        e.ecx = 0;       // node 0
-        break;
-      default:
-        break;
-    }
-  }
+  std::vector<kvm_cpuid_entry2> supported(raw.size() / sizeof(kvm_cpuid_entry2));
+  std::memcpy(supported.data(), raw.data(), supported.size() * sizeof(kvm_cpuid_entry2));
+  CpuidOptions options;
+  options.index = index_;
+  options.count = count;
+  options.tsc_deadline = vm_.kvm().check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+  const std::vector<kvm_cpuid_entry2> entries = shape_cpuid(std::move(supported), options);
+  const size_t n = entries.size();
   std::vector<uint8_t> buf(sizeof(abi::CpuidHeader) + n * sizeof(kvm_cpuid_entry2));
   reinterpret_cast<abi::CpuidHeader*>(buf.data())->nent = static_cast<uint32_t>(n);
   std::memcpy(buf.data() + sizeof(abi::CpuidHeader), entries.data(), n * sizeof(kvm_cpuid_entry2));
