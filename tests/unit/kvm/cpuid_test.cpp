@@ -54,9 +54,9 @@ const kvm_cpuid_entry2& find(const std::vector<kvm_cpuid_entry2>& t, uint32_t fu
 TEST(Cpuid, TopologyFollowsTheVcpuIndexAndCount) {
   const auto t = shape_cpuid(host(), {.index = 2, .count = 3});
   const auto& l1 = find(t, 0x1);
-  EXPECT_EQ(l1.ebx >> 24, 2u);            // initial APIC ID
-  EXPECT_EQ((l1.ebx >> 16) & 0xff, 3u);   // logical processors
-  EXPECT_EQ(l1.ebx & 0xffff, 0x0800u);    // CLFLUSH size etc. kept
+  EXPECT_EQ(l1.ebx >> 24, 2u);           // initial APIC ID
+  EXPECT_EQ((l1.ebx >> 16) & 0xff, 3u);  // logical processors
+  EXPECT_EQ(l1.ebx & 0xffff, 0x0800u);   // CLFLUSH size etc. kept
   EXPECT_NE(l1.edx & kEdxHtt, 0u);
   EXPECT_EQ(find(t, 0x4).eax >> 26, 2u);  // cores per package - 1
   EXPECT_EQ((find(t, 0x4).eax >> 14) & 0xfff, 0u);
@@ -77,7 +77,7 @@ TEST(Cpuid, OneVcpuHasNoHtt) {
 TEST(Cpuid, HypervisorBitAndKvmLeavesAreThere) {
   const auto t = shape_cpuid(host(), {});
   EXPECT_NE(find(t, 0x1).ecx & kEcxHypervisor, 0u);
-  EXPECT_EQ(find(t, 0x40000000).ebx, 0x4b4d564bu);  // "KVMK"
+  EXPECT_EQ(find(t, 0x40000000).ebx, 0x4b4d564bu);               // "KVMK"
   EXPECT_EQ(find(t, 0x40000001).eax & 0x01007afb, 0x01007afbu);  // kvm-clock & co. kept
 }
 

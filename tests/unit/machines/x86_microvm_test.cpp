@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "core/event_loop.hpp"
-#include "cpu/kvm/kvm.hpp"
 #include "cpu/kvm/irqfd_lines.hpp"
+#include "cpu/kvm/kvm.hpp"
 #include "devices/virtio/rng.hpp"
 #include "devices/virtio/transport_mmio.hpp"
 #include "machines/x86_microvm.hpp"
