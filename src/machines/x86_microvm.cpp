@@ -390,6 +390,7 @@ void X86Microvm::vcpu_loop(kvm::Vcpu& vcpu) {
     }
     switch (*e) {
       case kvm::VcpuExit::kInterrupted:
+        park();
         break;
       case kvm::VcpuExit::kPoweroff:
         stop_with(0, "");
@@ -410,11 +411,50 @@ void X86Microvm::vcpu_loop(kvm::Vcpu& vcpu) {
 }
 
 void X86Microvm::start() {
+  {
+    std::lock_guard lock(state_mutex_);
+    started_ = true;
+  }
   for (auto& v : vcpus_) threads_.emplace_back([this, vcpu = v.get()] { vcpu_loop(*vcpu); });
+}
+
+void X86Microvm::park() {
+  std::unique_lock lock(state_mutex_);
+  if (!pause_requested_) return;
+  ++parked_;
+  state_cv_.notify_all();
+  state_cv_.wait(lock, [&] { return !pause_requested_ || stop_.load(std::memory_order_acquire); });
+  --parked_;
+}
+
+void X86Microvm::pause() {
+  std::unique_lock lock(state_mutex_);
+  if (!started_ || pause_requested_) return;
+  pause_requested_ = true;
+  for (auto& v : vcpus_) v->kick();
+  state_cv_.wait(lock,
+                 [&] { return parked_ == vcpus_.size() || stop_.load(std::memory_order_acquire); });
+}
+
+void X86Microvm::resume() {
+  std::lock_guard lock(state_mutex_);
+  pause_requested_ = false;
+  state_cv_.notify_all();
+}
+
+X86Microvm::RunState X86Microvm::run_state() const {
+  std::lock_guard lock(state_mutex_);
+  if (stop_.load(std::memory_order_acquire)) return RunState::kStopped;
+  if (!started_) return RunState::kCreated;
+  return pause_requested_ && parked_ == vcpus_.size() ? RunState::kPaused : RunState::kRunning;
 }
 
 void X86Microvm::stop_and_join() {
   stop_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(state_mutex_);  // wakes parked vCPUs and a waiting pause()
+    state_cv_.notify_all();
+  }
   for (auto& v : vcpus_) v->kick();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
@@ -442,6 +482,10 @@ void X86Microvm::stop_with(int code, std::string message) {
     if (stop_.load()) return;  // the first reason wins
     exit_ = ExitStatus{code, std::move(message)};
     stop_.store(true, std::memory_order_release);
+  }
+  {
+    std::lock_guard lock(state_mutex_);
+    state_cv_.notify_all();
   }
   for (auto& v : vcpus_) v->kick();
   if (on_stop_) on_stop_();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -86,6 +87,15 @@ class X86Microvm final : public Machine {
   ExitStatus exit_status() const override;
   size_t console_input(std::span<const uint8_t> bytes) override;
 
+  // vCPU threads run an explicit state machine: running -> paused (every
+  // vCPU out of KVM_RUN, parked) -> running, and stopped (threads end).
+  // pause() returns once all vCPUs are parked (or the VM has stopped);
+  // device I/O threads keep running. Any thread but a vCPU's.
+  enum class RunState { kCreated, kRunning, kPaused, kStopped };
+  void pause();
+  void resume();
+  RunState run_state() const;
+
   GuestMemory& memory() { return memory_; }
   const boot::x86::E820Map& memory_map() const { return e820_; }
 
@@ -141,6 +151,12 @@ class X86Microvm final : public Machine {
   uint64_t rsdp_addr_ = 0;
 
   std::atomic<bool> stop_{false};
+  mutable std::mutex state_mutex_;  // guards the three below
+  std::condition_variable state_cv_;
+  bool pause_requested_ = false;
+  uint32_t parked_ = 0;  // vCPU threads waiting in park()
+  bool started_ = false;
+  void park();  // a vCPU thread: wait while a pause is requested
   mutable std::mutex exit_mutex_;
   ExitStatus exit_;
 };

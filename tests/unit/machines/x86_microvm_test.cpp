@@ -529,6 +529,74 @@ idtr:   .word 0x41 * 8 + 7
   EXPECT_GE(reasserts, 1u);
 }
 
+TEST_F(X86MicrovmTest, PauseParksEveryVcpuAndResumeLetsThemGoOn) {
+  // Both vCPUs count in memory forever (the AP is started with INIT-SIPI-SIPI
+  // by the BSP through a real-mode trampoline at 0x8000): while paused,
+  // neither count moves; after resume, both move again.
+  const std::string src = std::string(kPvhNote) + R"(
+_start:
+        mov $0x8000, %edi                # copy the AP trampoline
+        mov $tramp, %esi
+        mov $(tramp_end - tramp), %ecx
+        rep movsb
+        movl $0x000c4500, 0xfee00300     # INIT, assert, all excluding self
+        movl $0x000c4608, 0xfee00300     # SIPI, vector 0x08 -> 0x8000
+        movl $0x000c4608, 0xfee00300
+1:      incl 0x5000
+        jmp 1b
+        .code16
+tramp:  incl 0x5004                      # real mode, flat segment 0
+        jmp tramp
+tramp_end:
+        .code32
+)";
+  X86MicrovmConfig c;
+  c.memory_bytes = 64 << 20;
+  c.cpus = 2;
+  c.kernel_path = assemble(src);
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop);
+  std::thread io([l = loop->get()] { l->run(); });
+  auto board = X86Microvm::create(
+      c, **loop, [](std::span<const uint8_t>) {}, [] {});
+  ASSERT_TRUE(board) << board.error().message;
+  X86Microvm& vm = **board;
+  EXPECT_EQ(vm.run_state(), X86Microvm::RunState::kCreated);
+  auto counts = [&] {
+    return std::pair(*vm.memory().read_obj<uint32_t>(GuestAddr(0x5000)),
+                     *vm.memory().read_obj<uint32_t>(GuestAddr(0x5004)));
+  };
+  auto wait_until = [&](auto pred) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s_);
+    while (!pred() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+  };
+  vm.start();
+  EXPECT_TRUE(wait_until([&] { return counts().first > 0 && counts().second > 0; }))
+      << "BSP " << counts().first << ", AP " << counts().second;
+  for (int round = 0; round < 2; ++round) {
+    vm.pause();
+    EXPECT_EQ(vm.run_state(), X86Microvm::RunState::kPaused);
+    const auto paused = counts();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(counts(), paused) << "a vCPU ran while paused";
+    vm.resume();
+    EXPECT_EQ(vm.run_state(), X86Microvm::RunState::kRunning);
+    EXPECT_TRUE(wait_until([&] {
+      const auto now = counts();
+      return now.first > paused.first && now.second > paused.second;
+    })) << "a vCPU did not resume";
+  }
+  vm.pause();  // stopping a paused VM ends its threads too
+  vm.stop_and_join();
+  EXPECT_EQ(vm.run_state(), X86Microvm::RunState::kStopped);
+  board->reset();
+  (*loop)->stop();
+  io.join();
+}
+
 TEST_F(X86MicrovmTest, RejectsAFileThatIsNoX86Kernel) {
   std::ofstream(dir_ / "text") << "not a kernel at all\n";
   X86MicrovmConfig c;
