@@ -231,6 +231,29 @@ constexpr const char* kPvhNote = R"(
         .globl _start
 )";
 
+// For guests taking interrupts: an IDT at 0x6000 with 32-bit interrupt gates
+// on the flat code selector, and a stack.
+constexpr const char* kIdtMacros = R"(
+        .macro set_gate vector, handler
+        mov $\handler, %eax
+        mov $(0x6000 + \vector * 8), %ecx
+        movw %ax, (%ecx)
+        movw $0x18, 2(%ecx)              # the 32-bit code selector
+        movw $0x8e00, 4(%ecx)            # present 32-bit interrupt gate
+        shr $16, %eax
+        movw %ax, 6(%ecx)
+        .endm
+        .macro load_idt last_vector
+        mov $0x7000, %esp                # PVH gives no stack; an interrupt needs one
+        lidt 1f
+        jmp 2f
+        .balign 4
+1:      .word \last_vector * 8 + 7
+        .long 0x6000
+2:
+        .endm
+)";
+
 TEST_F(X86MicrovmTest, BzImage64BitEntryAndZeroPage) {
   // Setup header (2 sectors), then the protected-mode kernel: its 64-bit
   // entry at +0x200 checks RSI -> zero page (HdrS, E820 entries, command
@@ -341,17 +364,10 @@ tramp_end:
 TEST_F(X86MicrovmTest, LapicTimerInterruptIsDelivered) {
   // An IDT with a gate for vector 0x40, the LAPIC timer armed one-shot on
   // that vector, then sti; hlt: only the interrupt gets the guest out.
-  const std::string src = std::string(kPvhNote) + R"(
+  const std::string src = std::string(kPvhNote) + kIdtMacros + R"(
 _start:
-        mov $0x7000, %esp                # PVH gives no stack; an interrupt needs one
-        mov $handler, %eax
-        mov $(0x6000 + 0x40 * 8), %ebx
-        movw %ax, (%ebx)
-        movw $0x18, 2(%ebx)              # the 32-bit code selector
-        movw $0x8e00, 4(%ebx)            # present 32-bit interrupt gate
-        shr $16, %eax
-        movw %ax, 6(%ebx)
-        lidt idtr
+        set_gate 0x40, handler
+        load_idt 0x40
         movl $0x1ff, 0xfee000f0          # LAPIC software enable
         movl $0xb, 0xfee003e0            # divide by 1
         movl $0x40, 0xfee00320           # LVT timer: one-shot, vector 0x40
@@ -366,9 +382,6 @@ handler:
         mov $0x16, %al
         out %al, $0xf4
         hlt
-        .balign 4
-idtr:   .word 0x40 * 8 + 7
-        .long 0x6000
 )";
   X86MicrovmConfig c;
   c.memory_bytes = 64 << 20;
@@ -446,17 +459,10 @@ TEST_F(X86MicrovmTest, VirtioInterruptIsALevelThroughTheResamplingIrqfd) {
   // the EOI KVM's resampler must re-assert it and the handler must run a
   // second time; then it acknowledges and exits. An edge-only irqfd would
   // never interrupt again (the test would time out).
-  const std::string src = std::string(kPvhNote) + R"(
+  const std::string src = std::string(kPvhNote) + kIdtMacros + R"(
 _start:
-        mov $0x7000, %esp
-        mov $handler, %eax
-        mov $(0x6000 + 0x41 * 8), %ecx
-        movw %ax, (%ecx)
-        movw $0x18, 2(%ecx)
-        movw $0x8e00, 4(%ecx)
-        shr $16, %eax
-        movw %ax, 6(%ecx)
-        lidt idtr
+        set_gate 0x41, handler
+        load_idt 0x41
         movl $0, 0x5000                  # handler runs
         movl $0x1ff, 0xfee000f0          # LAPIC software enable
         movl $0x30, 0xfec00000           # IOAPIC redirection entry 16, low
@@ -510,9 +516,6 @@ handler:
 9:      mov $0x7f, %al
         out %al, $0xf4
         hlt
-        .balign 4
-idtr:   .word 0x41 * 8 + 7
-        .long 0x6000
 )";
   X86MicrovmConfig c;
   c.memory_bytes = 64 << 20;
