@@ -391,20 +391,18 @@ handler:
   EXPECT_EQ(s.code, 45) << s.message;
 }
 
-TEST_F(X86MicrovmTest, VirtioRngRequestThroughTheIoeventfdPath) {
-  // A minimal virtio driver: check magic/version/ID, negotiate VERSION_1,
-  // set up queue 0 with one 16-byte writable buffer, notify (KVM turns the
-  // write into the transport's eventfd: no vCPU exit), and poll the used
-  // ring until the I/O thread has filled the buffer.
-  const std::string src = std::string(kPvhNote) + R"(
-_start:
+// A minimal virtio driver for the entropy device in slot 0 (EBX = its base):
+// check magic/version/ID, negotiate VERSION_1, set up queue 0 with one 16-byte
+// writable buffer at 0x210000 and notify. Jumps to `fail` on a mismatch.
+constexpr const char* kRngDriverMacro = R"(
+        .macro rng_request fail
         mov $0xd0000000, %ebx
         cmpl $0x74726976, (%ebx)         # "virt"
-        jne 9f
+        jne \fail
         cmpl $2, 4(%ebx)                 # version 2
-        jne 9f
+        jne \fail
         cmpl $4, 8(%ebx)                 # device ID: entropy
-        jne 9f
+        jne \fail
         movl $0, 0x70(%ebx)              # reset
         movl $1, 0x70(%ebx)              # ACKNOWLEDGE
         movl $3, 0x70(%ebx)              # DRIVER
@@ -412,7 +410,7 @@ _start:
         movl $1, 0x20(%ebx)              # VIRTIO_F_VERSION_1 (bit 32)
         movl $0xb, 0x70(%ebx)            # FEATURES_OK
         testl $8, 0x70(%ebx)
-        jz 9f
+        jz \fail
         movl $0, 0x30(%ebx)              # QueueSel 0
         movl $8, 0x38(%ebx)              # QueueNum 8
         movl $0x200000, 0x80(%ebx)       # descriptor table
@@ -430,6 +428,15 @@ _start:
         movw $0, 0x201004                # avail ring[0] = desc 0
         movw $1, 0x201002                # avail idx = 1
         movl $0, 0x50(%ebx)              # QueueNotify 0
+        .endm
+)";
+
+TEST_F(X86MicrovmTest, VirtioRngRequestThroughTheIoeventfdPath) {
+  // One entropy request; the notify becomes the transport's eventfd in KVM
+  // (no vCPU exit); poll the used ring until the I/O thread has filled it.
+  const std::string src = std::string(kPvhNote) + kRngDriverMacro + R"(
+_start:
+        rng_request 9f
 1:      cmpw $1, 0x202002                # used idx
         jne 1b
         cmpl $16, 0x202008               # used ring[0].len
@@ -459,7 +466,7 @@ TEST_F(X86MicrovmTest, VirtioInterruptIsALevelThroughTheResamplingIrqfd) {
   // the EOI KVM's resampler must re-assert it and the handler must run a
   // second time; then it acknowledges and exits. An edge-only irqfd would
   // never interrupt again (the test would time out).
-  const std::string src = std::string(kPvhNote) + kIdtMacros + R"(
+  const std::string src = std::string(kPvhNote) + kIdtMacros + kRngDriverMacro + R"(
 _start:
         set_gate 0x41, handler
         load_idt 0x41
@@ -469,30 +476,7 @@ _start:
         movl $0x8041, 0xfec00010         # vector 0x41, level, unmasked, fixed
         movl $0x31, 0xfec00000           # high: destination APIC ID 0
         movl $0, 0xfec00010
-        mov $0xd0000000, %ebx
-        movl $0, 0x70(%ebx)              # reset, then a driver as above
-        movl $1, 0x70(%ebx)
-        movl $3, 0x70(%ebx)
-        movl $1, 0x24(%ebx)
-        movl $1, 0x20(%ebx)
-        movl $0xb, 0x70(%ebx)
-        movl $0, 0x30(%ebx)
-        movl $8, 0x38(%ebx)
-        movl $0x200000, 0x80(%ebx)
-        movl $0, 0x84(%ebx)
-        movl $0x201000, 0x90(%ebx)
-        movl $0, 0x94(%ebx)
-        movl $0x202000, 0xa0(%ebx)
-        movl $0, 0xa4(%ebx)
-        movl $1, 0x44(%ebx)
-        movl $0xf, 0x70(%ebx)
-        movl $0x210000, 0x200000
-        movl $0, 0x200004
-        movl $16, 0x200008
-        movw $2, 0x20000c
-        movw $0, 0x201004
-        movw $1, 0x201002
-        movl $0, 0x50(%ebx)              # QueueNotify 0
+        rng_request 9f
         sti
 1:      hlt
         jmp 1b
