@@ -200,15 +200,16 @@ step_kernel() {
 	log "kernel: built $(du -h "$OUT/Image" | cut -f1) Image"
 }
 
-# --------------------------------------------------------------- busybox
+# ------------------------------------------------- Debian source packages
 
-# Fetch the busybox Debian source package once. deb-src indexes come from a
-# private apt configuration (the machine's own URIs/suites/keyring, with
+# Fetch a Debian source package once into DIR/dl. deb-src indexes come from
+# a private apt configuration (the machine's own URIs/suites/keyring, with
 # Types: deb-src) so that /etc/apt is left untouched.
-busybox_fetch() {
-	local dscs=("$BB"/dl/busybox_*.dsc)
+deb_source_fetch() { # package dir
+	local pkg=$1 dir=$2
+	local dscs=("$dir/dl/${pkg}_"*.dsc)
 	[[ -f ${dscs[0]} ]] && return
-	log "busybox: fetching Debian source package (private deb-src index)"
+	log "$pkg: fetching Debian source package (private deb-src index)"
 	local A=$BUILD/apt
 	mkdir -p "$A/sources.list.d" "$A/lists/partial" "$A/cache/archives/partial"
 	sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
@@ -217,31 +218,36 @@ busybox_fetch() {
 	# regenerated from our source-only list.
 	local opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$A/sources.list.d"
 		-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache")
-	: >"$LOGS/busybox-fetch.log"
-	run_logged "$LOGS/busybox-fetch.log" apt-get "${opts[@]}" update
-	rm -rf "$BB/dl.tmp"
-	mkdir -p "$BB/dl.tmp"
+	: >"$LOGS/$pkg-fetch.log"
+	run_logged "$LOGS/$pkg-fetch.log" apt-get "${opts[@]}" update
+	rm -rf "$dir/dl.tmp"
+	mkdir -p "$dir/dl.tmp"
 	# apt verifies the files against the signed Sources index.
-	(cd "$BB/dl.tmp" && run_logged "$LOGS/busybox-fetch.log" apt-get "${opts[@]}" source --download-only busybox)
-	rm -rf "$BB/dl"
-	mv "$BB/dl.tmp" "$BB/dl"
+	(cd "$dir/dl.tmp" && run_logged "$LOGS/$pkg-fetch.log" apt-get "${opts[@]}" source --download-only "$pkg")
+	rm -rf "$dir/dl"
+	mv "$dir/dl.tmp" "$dir/dl"
 }
 
-busybox_source() {
-	local dscs=("$BB"/dl/busybox_*.dsc) dsc ver
+# Unpack the fetched source package (with the Debian patches applied) into
+# DIR/src, unless that version is there already. Sets SOURCE_VERSION.
+deb_source_extract() { # package dir
+	local pkg=$1 dir=$2
+	local dscs=("$dir/dl/${pkg}_"*.dsc) dsc ver
 	dsc=${dscs[0]}
 	ver=$(sed -n 's/^Version: //p' "$dsc")
-	BUSYBOX_VERSION=$ver
-	if [[ -f $BB/src/.vireo-version && "$(cat "$BB/src/.vireo-version")" == "$ver" ]]; then
+	SOURCE_VERSION=$ver
+	if [[ -f $dir/src/.vireo-version && "$(cat "$dir/src/.vireo-version")" == "$ver" ]]; then
 		return
 	fi
-	log "busybox: extracting source $ver (with Debian patches)"
-	rm -rf "$BB/src" "$BB/src.tmp"
-	: >"$LOGS/busybox-extract.log"
-	run_logged "$LOGS/busybox-extract.log" dpkg-source -x "$dsc" "$BB/src.tmp"
-	mv "$BB/src.tmp" "$BB/src"
-	echo "$ver" >"$BB/src/.vireo-version"
+	log "$pkg: extracting source $ver (with Debian patches)"
+	rm -rf "$dir/src" "$dir/src.tmp"
+	: >"$LOGS/$pkg-extract.log"
+	run_logged "$LOGS/$pkg-extract.log" dpkg-source -x "$dsc" "$dir/src.tmp"
+	mv "$dir/src.tmp" "$dir/src"
+	echo "$ver" >"$dir/src/.vireo-version"
 }
+
+# --------------------------------------------------------------- busybox
 
 busybox_make() {
 	# SOURCE_DATE_EPOCH (Debian changelog date) replaces the build time in
@@ -273,8 +279,9 @@ busybox_build() {
 }
 
 step_busybox() {
-	busybox_fetch
-	busybox_source
+	deb_source_fetch busybox "$BB"
+	deb_source_extract busybox "$BB"
+	BUSYBOX_VERSION=$SOURCE_VERSION
 	BUSYBOX_EPOCH=$(dpkg-parsechangelog -l "$BB/src/debian/changelog" -STimestamp 2>/dev/null || echo 0)
 	BUSYBOX_HASH=$({
 		echo "busybox $BUSYBOX_VERSION"
