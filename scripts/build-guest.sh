@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Build Vireo's default RISC-V guest fixture: a small Linux kernel (Image),
-# an initramfs with static busybox, cpubench and vsockcat, and a stamp file.
+# an initramfs with static busybox, cpubench and vsockcat, a static fio for
+# the virtio-blk benchmark (not in the initramfs), and a stamp file.
 #
-# Everything comes from Debian packages (linux-source-6.1, the busybox
-# source package, the riscv64 cross toolchain); nothing else is downloaded.
+# Everything comes from Debian packages (linux-source-6.1, the busybox and
+# fio source packages, the riscv64 cross toolchain); nothing else is
+# downloaded.
 # Outputs go to ${VIREO_CACHE:-$HOME/.cache/vireo}/riscv64/, work trees to
 # .../build/. Each step is skipped when a hash of its inputs (fragment files,
 # Debian package versions, toolchain version and the text of the shell
@@ -114,7 +116,7 @@ verify_config() { # .config fragment what
 
 preflight() {
 	local c missing=()
-	for c in make gcc "${CROSS}gcc" "${CROSS}readelf" bc flex bison tar xz gzip \
+	for c in make gcc "${CROSS}gcc" "${CROSS}readelf" "${CROSS}strip" bc flex bison tar xz gzip \
 		sha256sum flock apt-get dpkg-query dpkg-source; do
 		command -v "$c" >/dev/null || missing+=("$c")
 	done
@@ -411,6 +413,60 @@ step_initramfs() {
 	log "initramfs: packed $(grep -c . "$dir/spec") entries ($(du -h "$OUT/initramfs.cpio.gz" | cut -f1) gzip)"
 }
 
+# ------------------------------------------------------------------- fio
+
+# fio for the virtio-blk benchmark (bench/blk.py): Debian's fio source
+# package, static. It is not in the initramfs (it would slow every test
+# boot); the benchmark appends its own small cpio holding /bin/fio.
+FIO=$BUILD/fio
+# The guest kernel has no SysV IPC (--disable-shm: fio then runs its jobs as
+# threads) and no io_uring; the benchmark uses the psync engine. Every
+# optional library is turned off, so the result does not depend on which
+# -dev packages the host has; zlib and libaio are not found for riscv64.
+FIO_CONFIGURE=(--cc="${CROSS}gcc" --cpu=riscv64 --build-static --disable-native --disable-shm
+	--disable-numa --disable-rdma --disable-rados --disable-rbd --disable-http --disable-gfapi
+	--disable-pmem --disable-xnvme --disable-libzbc --disable-tcmalloc --disable-dfs
+	--disable-lex --disable-libnfs)
+
+fio_build() {
+	# fio only builds in its source tree; a fresh copy on any change (the
+	# build takes seconds).
+	rm -rf "$FIO/obj" "$FIO/out"
+	cp -a "$FIO/src" "$FIO/obj"
+	mkdir -p "$FIO/out"
+	: >"$LOGS/fio.log"
+	run_logged "$LOGS/fio.log" env -C "$FIO/obj" ./configure "${FIO_CONFIGURE[@]}"
+	log "fio: make -j$JOBS (log: $LOGS/fio.log)"
+	run_logged "$LOGS/fio.log" make -C "$FIO/obj" -j"$JOBS" fio
+	if "${CROSS}readelf" -l "$FIO/obj/fio" | grep -q INTERP; then
+		die "fio is not static"
+	fi
+	"${CROSS}strip" -o "$FIO/out/fio" "$FIO/obj/fio"
+}
+
+step_fio() {
+	deb_source_fetch fio "$FIO"
+	deb_source_extract fio "$FIO"
+	FIO_VERSION=$SOURCE_VERSION
+	FIO_HASH=$({
+		echo "fio $FIO_VERSION"
+		toolchain_id
+		echo "${FIO_CONFIGURE[*]}"
+		declare -f fio_build
+	} | short_hash)
+	if is_fresh "$FIO/out/.vireo-hash" "$FIO_HASH" && [[ -x $FIO/out/fio ]] &&
+		cmp -s "$FIO/out/fio" "$OUT/fio"; then
+		log "fio: up to date ($FIO_VERSION, $FIO_HASH)"
+		return
+	fi
+	log "fio: configuring $FIO_VERSION"
+	fio_build
+	echo "$FIO_HASH" >"$FIO/out/.vireo-hash"
+	cp "$FIO/out/fio" "$OUT/fio.tmp"
+	mv "$OUT/fio.tmp" "$OUT/fio"
+	log "fio: built $(du -h "$OUT/fio" | cut -f1) static binary"
+}
+
 # ------------------------------------------------------------------ main
 
 preflight
@@ -427,6 +483,7 @@ step_kernel
 step_busybox
 step_programs
 step_initramfs
+step_fio
 
 # The stamp summarises what the outputs were built from; it is only
 # rewritten when that changes, so its mtime is usable as a dependency.
@@ -435,13 +492,14 @@ stamp=$(
 	echo "busybox $BUSYBOX_HASH $BUSYBOX_VERSION"
 	echo "programs $PROGRAMS_HASH"
 	echo "initramfs $INITRAMFS_HASH"
-	(cd "$OUT" && sha256sum Image initramfs.cpio.gz)
+	echo "fio $FIO_HASH $FIO_VERSION"
+	(cd "$OUT" && sha256sum Image initramfs.cpio.gz fio)
 )
 if [[ ! -f $OUT/stamp || "$(cat "$OUT/stamp")" != "$stamp" ]]; then
 	echo "$stamp" >"$OUT/stamp"
 fi
 
 log "outputs in $OUT:"
-for f in Image initramfs.cpio.gz stamp; do
+for f in Image initramfs.cpio.gz fio stamp; do
 	printf 'build-guest:   %-18s %9s bytes\n' "$f" "$(stat -c %s "$OUT/$f")"
 done
