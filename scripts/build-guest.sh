@@ -420,9 +420,10 @@ step_initramfs() {
 # boot); the benchmark appends its own small cpio holding /bin/fio.
 FIO=$BUILD/fio
 # The guest kernel has no SysV IPC (--disable-shm: fio then runs its jobs as
-# threads) and no io_uring; the benchmark uses the psync engine. Every
-# optional library is turned off, so the result does not depend on which
-# -dev packages the host has; zlib and libaio are not found for riscv64.
+# threads) and no io_uring; the benchmark uses the psync engine. Optional
+# libraries are turned off, so the result does not depend on which -dev
+# packages the host has; zlib and libaio have no switch, and are only used
+# if riscv64 builds of them are installed (zlib1g-dev:riscv64, libaio-dev:riscv64).
 FIO_CONFIGURE=(--cc="${CROSS}gcc" --cpu=riscv64 --build-static --disable-native --disable-shm
 	--disable-numa --disable-rdma --disable-rados --disable-rbd --disable-http --disable-gfapi
 	--disable-pmem --disable-xnvme --disable-libzbc --disable-tcmalloc --disable-dfs
