@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Build Vireo's default RISC-V guest fixture: a small Linux kernel (Image),
-# an initramfs with static busybox, cpubench and vsockcat, and a stamp file.
+# an initramfs with static busybox, cpubench and vsockcat, a static fio for
+# the virtio-blk benchmark (not in the initramfs), and a stamp file.
 #
-# Everything comes from Debian packages (linux-source-6.1, the busybox
-# source package, the riscv64 cross toolchain); nothing else is downloaded.
+# Everything comes from Debian packages (linux-source-6.1, the busybox and
+# fio source packages, the riscv64 cross toolchain); nothing else is
+# downloaded.
 # Outputs go to ${VIREO_CACHE:-$HOME/.cache/vireo}/riscv64/, work trees to
 # .../build/. Each step is skipped when a hash of its inputs (fragment files,
 # Debian package versions, toolchain version and the text of the shell
@@ -114,7 +116,7 @@ verify_config() { # .config fragment what
 
 preflight() {
 	local c missing=()
-	for c in make gcc "${CROSS}gcc" "${CROSS}readelf" bc flex bison tar xz gzip \
+	for c in make gcc "${CROSS}gcc" "${CROSS}readelf" "${CROSS}strip" bc flex bison tar xz gzip \
 		sha256sum flock apt-get dpkg-query dpkg-source; do
 		command -v "$c" >/dev/null || missing+=("$c")
 	done
@@ -200,15 +202,16 @@ step_kernel() {
 	log "kernel: built $(du -h "$OUT/Image" | cut -f1) Image"
 }
 
-# --------------------------------------------------------------- busybox
+# ------------------------------------------------- Debian source packages
 
-# Fetch the busybox Debian source package once. deb-src indexes come from a
-# private apt configuration (the machine's own URIs/suites/keyring, with
+# Fetch a Debian source package once into DIR/dl. deb-src indexes come from
+# a private apt configuration (the machine's own URIs/suites/keyring, with
 # Types: deb-src) so that /etc/apt is left untouched.
-busybox_fetch() {
-	local dscs=("$BB"/dl/busybox_*.dsc)
+deb_source_fetch() { # package dir
+	local pkg=$1 dir=$2
+	local dscs=("$dir/dl/${pkg}_"*.dsc)
 	[[ -f ${dscs[0]} ]] && return
-	log "busybox: fetching Debian source package (private deb-src index)"
+	log "$pkg: fetching Debian source package (private deb-src index)"
 	local A=$BUILD/apt
 	mkdir -p "$A/sources.list.d" "$A/lists/partial" "$A/cache/archives/partial"
 	sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
@@ -217,31 +220,36 @@ busybox_fetch() {
 	# regenerated from our source-only list.
 	local opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$A/sources.list.d"
 		-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache")
-	: >"$LOGS/busybox-fetch.log"
-	run_logged "$LOGS/busybox-fetch.log" apt-get "${opts[@]}" update
-	rm -rf "$BB/dl.tmp"
-	mkdir -p "$BB/dl.tmp"
+	: >"$LOGS/$pkg-fetch.log"
+	run_logged "$LOGS/$pkg-fetch.log" apt-get "${opts[@]}" update
+	rm -rf "$dir/dl.tmp"
+	mkdir -p "$dir/dl.tmp"
 	# apt verifies the files against the signed Sources index.
-	(cd "$BB/dl.tmp" && run_logged "$LOGS/busybox-fetch.log" apt-get "${opts[@]}" source --download-only busybox)
-	rm -rf "$BB/dl"
-	mv "$BB/dl.tmp" "$BB/dl"
+	(cd "$dir/dl.tmp" && run_logged "$LOGS/$pkg-fetch.log" apt-get "${opts[@]}" source --download-only "$pkg")
+	rm -rf "$dir/dl"
+	mv "$dir/dl.tmp" "$dir/dl"
 }
 
-busybox_source() {
-	local dscs=("$BB"/dl/busybox_*.dsc) dsc ver
+# Unpack the fetched source package (with the Debian patches applied) into
+# DIR/src, unless that version is there already. Sets SOURCE_VERSION.
+deb_source_extract() { # package dir
+	local pkg=$1 dir=$2
+	local dscs=("$dir/dl/${pkg}_"*.dsc) dsc ver
 	dsc=${dscs[0]}
 	ver=$(sed -n 's/^Version: //p' "$dsc")
-	BUSYBOX_VERSION=$ver
-	if [[ -f $BB/src/.vireo-version && "$(cat "$BB/src/.vireo-version")" == "$ver" ]]; then
+	SOURCE_VERSION=$ver
+	if [[ -f $dir/src/.vireo-version && "$(cat "$dir/src/.vireo-version")" == "$ver" ]]; then
 		return
 	fi
-	log "busybox: extracting source $ver (with Debian patches)"
-	rm -rf "$BB/src" "$BB/src.tmp"
-	: >"$LOGS/busybox-extract.log"
-	run_logged "$LOGS/busybox-extract.log" dpkg-source -x "$dsc" "$BB/src.tmp"
-	mv "$BB/src.tmp" "$BB/src"
-	echo "$ver" >"$BB/src/.vireo-version"
+	log "$pkg: extracting source $ver (with Debian patches)"
+	rm -rf "$dir/src" "$dir/src.tmp"
+	: >"$LOGS/$pkg-extract.log"
+	run_logged "$LOGS/$pkg-extract.log" dpkg-source -x "$dsc" "$dir/src.tmp"
+	mv "$dir/src.tmp" "$dir/src"
+	echo "$ver" >"$dir/src/.vireo-version"
 }
+
+# --------------------------------------------------------------- busybox
 
 busybox_make() {
 	# SOURCE_DATE_EPOCH (Debian changelog date) replaces the build time in
@@ -273,8 +281,9 @@ busybox_build() {
 }
 
 step_busybox() {
-	busybox_fetch
-	busybox_source
+	deb_source_fetch busybox "$BB"
+	deb_source_extract busybox "$BB"
+	BUSYBOX_VERSION=$SOURCE_VERSION
 	BUSYBOX_EPOCH=$(dpkg-parsechangelog -l "$BB/src/debian/changelog" -STimestamp 2>/dev/null || echo 0)
 	BUSYBOX_HASH=$({
 		echo "busybox $BUSYBOX_VERSION"
@@ -404,6 +413,61 @@ step_initramfs() {
 	log "initramfs: packed $(grep -c . "$dir/spec") entries ($(du -h "$OUT/initramfs.cpio.gz" | cut -f1) gzip)"
 }
 
+# ------------------------------------------------------------------- fio
+
+# fio for the virtio-blk benchmark (bench/blk.py): Debian's fio source
+# package, static. It is not in the initramfs (it would slow every test
+# boot); the benchmark appends its own small cpio holding /bin/fio.
+FIO=$BUILD/fio
+# The guest kernel has no SysV IPC (--disable-shm: fio then runs its jobs as
+# threads) and no io_uring; the benchmark uses the psync engine. Optional
+# libraries are turned off, so the result does not depend on which -dev
+# packages the host has; zlib and libaio have no switch, and are only used
+# if riscv64 builds of them are installed (zlib1g-dev:riscv64, libaio-dev:riscv64).
+FIO_CONFIGURE=(--cc="${CROSS}gcc" --cpu=riscv64 --build-static --disable-native --disable-shm
+	--disable-numa --disable-rdma --disable-rados --disable-rbd --disable-http --disable-gfapi
+	--disable-pmem --disable-xnvme --disable-libzbc --disable-tcmalloc --disable-dfs
+	--disable-lex --disable-libnfs)
+
+fio_build() {
+	# fio only builds in its source tree; a fresh copy on any change (the
+	# build takes seconds).
+	rm -rf "$FIO/obj" "$FIO/out"
+	cp -a "$FIO/src" "$FIO/obj"
+	mkdir -p "$FIO/out"
+	: >"$LOGS/fio.log"
+	run_logged "$LOGS/fio.log" env -C "$FIO/obj" ./configure "${FIO_CONFIGURE[@]}"
+	log "fio: make -j$JOBS (log: $LOGS/fio.log)"
+	run_logged "$LOGS/fio.log" make -C "$FIO/obj" -j"$JOBS" fio
+	if "${CROSS}readelf" -l "$FIO/obj/fio" | grep -q INTERP; then
+		die "fio is not static"
+	fi
+	"${CROSS}strip" -o "$FIO/out/fio" "$FIO/obj/fio"
+}
+
+step_fio() {
+	deb_source_fetch fio "$FIO"
+	deb_source_extract fio "$FIO"
+	FIO_VERSION=$SOURCE_VERSION
+	FIO_HASH=$({
+		echo "fio $FIO_VERSION"
+		toolchain_id
+		echo "${FIO_CONFIGURE[*]}"
+		declare -f fio_build
+	} | short_hash)
+	if is_fresh "$FIO/out/.vireo-hash" "$FIO_HASH" && [[ -x $FIO/out/fio ]] &&
+		cmp -s "$FIO/out/fio" "$OUT/fio"; then
+		log "fio: up to date ($FIO_VERSION, $FIO_HASH)"
+		return
+	fi
+	log "fio: configuring $FIO_VERSION"
+	fio_build
+	echo "$FIO_HASH" >"$FIO/out/.vireo-hash"
+	cp "$FIO/out/fio" "$OUT/fio.tmp"
+	mv "$OUT/fio.tmp" "$OUT/fio"
+	log "fio: built $(du -h "$OUT/fio" | cut -f1) static binary"
+}
+
 # ------------------------------------------------------------------ main
 
 preflight
@@ -420,6 +484,7 @@ step_kernel
 step_busybox
 step_programs
 step_initramfs
+step_fio
 
 # The stamp summarises what the outputs were built from; it is only
 # rewritten when that changes, so its mtime is usable as a dependency.
@@ -428,13 +493,14 @@ stamp=$(
 	echo "busybox $BUSYBOX_HASH $BUSYBOX_VERSION"
 	echo "programs $PROGRAMS_HASH"
 	echo "initramfs $INITRAMFS_HASH"
-	(cd "$OUT" && sha256sum Image initramfs.cpio.gz)
+	echo "fio $FIO_HASH $FIO_VERSION"
+	(cd "$OUT" && sha256sum Image initramfs.cpio.gz fio)
 )
 if [[ ! -f $OUT/stamp || "$(cat "$OUT/stamp")" != "$stamp" ]]; then
 	echo "$stamp" >"$OUT/stamp"
 fi
 
 log "outputs in $OUT:"
-for f in Image initramfs.cpio.gz stamp; do
+for f in Image initramfs.cpio.gz fio stamp; do
 	printf 'build-guest:   %-18s %9s bytes\n' "$f" "$(stat -c %s "$OUT/$f")"
 done
