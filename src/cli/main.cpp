@@ -113,8 +113,7 @@ int main(int argc, char** argv) {
                   "[,mac=MAC] (no privileges) or tap=NAME[,mac=MAC]; repeat for more");
   run->add_option(
          "--console", console_device,
-         "The guest console's device: uart (ttyS0) or virtio (virtio-console port 0: hvc0, or hvc1 "
-         "if the kernel's SBI console driver took hvc0)")
+         "The guest console's device: uart (ttyS0) or virtio (virtio-console port 0: hvc0)")
       ->capture_default_str();
   run->add_option("--vsock", vsock,
                   "cid=N,socket=PATH: a virtio-vsock device with guest CID N (>= 3); host "
@@ -160,9 +159,7 @@ int main(int argc, char** argv) {
     if (initrd.empty() && file_exists(dir + "/initramfs.cpio.gz")) {
       initrd = dir + "/initramfs.cpio.gz";
     }
-    // The default guest's kernel has the SBI debug console driver, which
-    // takes hvc0: virtio-console port 0 is hvc1 there.
-    if (!cmdline_given) cmdline = console_device == "virtio" ? "console=hvc1" : "console=ttyS0";
+    if (!cmdline_given) cmdline = console_device == "virtio" ? "console=hvc0" : "console=ttyS0";
   }
   const std::string detected = detect_arch(kernel);
   if (arch.empty()) arch = detected;

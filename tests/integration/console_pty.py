@@ -4,7 +4,7 @@ terminal restored on exit (Ctrl-A x) and on SIGTERM.
 
 Usage: console_pty.py VIREO [virtio]
 With "virtio", the guest console is virtio-console (--console virtio,
-console=hvc1) instead of the UART.
+console=hvc0) instead of the UART.
 """
 import os
 import pty
@@ -65,7 +65,7 @@ def main():
     global CONSOLE_ARGS
     vireo = sys.argv[1]
     if sys.argv[2:] == ["virtio"]:
-        CONSOLE_ARGS = ["--console", "virtio", "--cmdline", "console=hvc1"]
+        CONSOLE_ARGS = ["--console", "virtio", "--cmdline", "console=hvc0"]
     for f in (KERNEL, INITRD):
         if not os.path.exists(f):
             print(f"missing fixture {f}: run scripts/build-guest.sh", file=sys.stderr)

@@ -3,8 +3,7 @@
 
 Usage: virtio_console.py VIREO
 The guest console is virtio-console port 0, on the kernel command line that
-vireo picks for the default guest (console=hvc1: the default kernel's SBI
-debug console driver takes hvc0, and that console has no input): the prompt
+vireo picks for the default guest (console=hvc0): the prompt
 appears, commands typed on vireo's stdin reach the guest and their output comes
 back, a burst of output larger than the device's buffers arrives intact, and
 poweroff ends vireo with status 0.
@@ -32,13 +31,13 @@ def main():
         g.expect(rb"VIREO-INIT-OK")
         g.expect(rb"# ")
         out = g.run("cat /proc/cmdline")
-        assert "console=hvc1" in out, f"kernel command line is {out!r}"
+        assert "console=hvc0" in out, f"kernel command line is {out!r}"
         out = g.run("cat /sys/class/tty/console/active")
-        assert out.strip() == "hvc1", f"active consoles: {out!r}"
+        assert out.strip() == "hvc0", f"active consoles: {out!r}"
         out = g.run("cat /sys/bus/virtio/devices/*/device")
         assert "0x0003" in out, f"no virtio console (ID 3) on the virtio bus: {out!r}"
         out = g.run("tty")
-        assert "/dev/hvc1" in out or "/dev/console" in out, f"the shell's tty is {out!r}"
+        assert "/dev/hvc0" in out or "/dev/console" in out, f"the shell's tty is {out!r}"
         out = g.run("echo $((6*7))")
         assert out.strip() == "42", f"echo $((6*7)) gave {out!r}"
 
@@ -92,7 +91,7 @@ def main():
         assert code == 0, f"vireo exited with {code} after poweroff"
         stderr = g.proc.stderr.read().decode(errors="replace")
         assert "needs a reset" not in stderr, f"the device failed:\n{stderr}"
-        print(f"ok: the guest console ran on virtio-console (hvc1), total "
+        print(f"ok: the guest console ran on virtio-console (hvc0), total "
               f"{time.monotonic() - t0:.1f}s")
         return 0
     except (GuestError, AssertionError) as e:
