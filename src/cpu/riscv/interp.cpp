@@ -24,6 +24,13 @@ constexpr uint64_t kChunkInsns = 4096;
 
 // A sleeping hart re-checks its state at least this often, whatever happens.
 constexpr uint64_t kMaxSleepNs = 100'000'000;
+// Halt polling, as KVM does for halted vCPUs: a hart entering WFI first spins
+// this long for a wakeup before it sleeps on its futex, if its previous wait
+// was short (an I/O completion arrives within tens of microseconds: polling
+// saves both the sleep/wake round trip and the waker's futex call). An idle
+// guest, whose waits are long, does not poll.
+constexpr uint64_t kHaltPollNs = 40'000;
+constexpr uint64_t kShortWaitNs = 200'000;
 
 uint16_t read_parcel(const uint8_t* p) {
   uint16_t v;
@@ -411,10 +418,30 @@ Hart::Readiness Hart::prepare() {
   return Readiness::kRun;
 }
 
+bool Hart::halt_poll(uint32_t seq, uint64_t deadline_ticks) {
+  const uint64_t start = GuestClock::host_ns();
+  uint64_t end = start + kHaltPollNs;
+  if (deadline_ticks != UINT64_MAX) end = std::min(end, clock_.host_ns_at(deadline_ticks));
+  for (uint64_t now = start; now < end; now = GuestClock::host_ns()) {
+    for (int i = 0; i < 64; ++i) {
+      if (wake_seq_.load(std::memory_order_acquire) != seq) return true;
+      __builtin_ia32_pause();
+    }
+  }
+  return false;
+}
+
 void Hart::sleep_until_woken(uint64_t deadline_ticks) {
   const uint32_t seq = wake_seq_.load();
-  sleeping_.store(true);  // seq_cst: paired with kick()
+  const uint64_t wait_start = GuestClock::host_ns();
   idle_.store(true);
+  // While polling, sleeping_ stays false: a kick() only bumps wake_seq_.
+  if (last_wait_ns_ < kShortWaitNs && wfi_ && halt_poll(seq, deadline_ticks)) {
+    last_wait_ns_ = GuestClock::host_ns() - wait_start;
+    idle_.store(false);
+    return;
+  }
+  sleeping_.store(true);  // seq_cst: paired with kick()
   const bool ready = host_.stop_requested() || attention_.load() != 0 ||
                      (static_cast<HsmState>(hsm_state_.load()) == HsmState::kStartPending) ||
                      ((wfi_ || hsm_state() == HsmState::kSuspended) && wakeup_pending());
@@ -433,6 +460,7 @@ void Hart::sleep_until_woken(uint64_t deadline_ticks) {
     }
   }
   sleeping_.store(false);
+  last_wait_ns_ = GuestClock::host_ns() - wait_start;
   idle_.store(false);  // seq_cst: a remote flush posted from now on is waited for
 }
 
