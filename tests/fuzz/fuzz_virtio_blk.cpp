@@ -111,55 +111,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   MmioDriver driver(t, mem, {layout}, features, /*offered_only=*/true);
   driver.bring_up();
 
+  RegisterOps ops(driver, mem, sink, 1, 0x140, violated);
   auto check = [&] {
-    if (sink.level != (driver.read(T::kInterruptStatus) != 0)) {
-      violated("interrupt line disagrees with InterruptStatus");
-    }
+    ops.check();
     if (device->in_flight() != 0) violated("a request is still in flight after the notify");
   };
   check();
-  bool needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
-  uint16_t used = driver.used_idx(0);
   for (size_t at = kHeader + image; at + kOpSize <= size; at += kOpSize) {
-    const uint8_t kind = data[at] % 7;
-    const uint32_t arg = get32(data + at + 1);
-    const uint32_t value = get32(data + at + 5);
-    switch (kind) {
-      case 0:
-        driver.write(T::kQueueNotify, value);
-        break;
-      case 1:
-        driver.bump_avail_idx(0, value % 32);
-        used = driver.used_idx(0);
-        driver.write(T::kQueueNotify, 0);
-        break;
-      case 2:
-        driver.write((arg % 0x140) & ~3u, value);
-        break;
-      case 3:
-        (void)t.read(arg % 0x140, arg % 4 + 1);
-        break;
-      case 4:
-        driver.write(T::kInterruptAck, value);
-        break;
-      case 5:
-        driver.bring_up();
-        needed_reset = false;
-        used = driver.used_idx(0);
-        break;
-      case 6:
-        (void)mem.write_obj<uint8_t>(GuestAddr(arg % kSizeA), static_cast<uint8_t>(value));
-        break;
-    }
+    ops.run(static_cast<RegisterOps::Op>(data[at] % 7), 0, get32(data + at + 1),
+            get32(data + at + 5));
     check();
-    const bool resetting =
-        (kind == 2 && ((arg % 0x140) & ~3u) == T::kStatus && value == 0) || kind == 5 || kind == 6;
-    const uint16_t now = driver.used_idx(0);
-    if (needed_reset && !resetting && now != used) {
-      violated("a device that needs a reset returned buffers");
-    }
-    used = now;
-    needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
   }
   transport->reset();
 

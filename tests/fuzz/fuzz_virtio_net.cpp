@@ -21,7 +21,7 @@
 //     2 transmit avail idx += value % 32, QueueNotify(1)
 //     3 the backend receives a frame of arg % 70000 bytes of `value`, QueueNotify(0)
 //     4 32-bit write of value at register (arg % 0x110) & ~3
-//     5 32-bit read at register (arg % 0x110) & ~3
+//     5 read of arg % 4 + 1 bytes at register arg % 0x110
 //     6 InterruptACK(value)         7 reset and bring the device up again
 //     8 guest RAM byte at arg % 0x2000 = value
 // Guest RAM: region A = [0, 0x2000), region B = [0x3000, 0x4000).
@@ -122,67 +122,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   LevelSink sink;
   auto transport = T::create(std::move(net), mem, IrqLine(&sink, 1), nullptr, "fuzz-net");
   if (!transport) __builtin_trap();
-  T& t = **transport;
-  MmioDriver driver(t, mem, {layouts[0], layouts[1]}, features);
+  MmioDriver driver(**transport, mem, {layouts[0], layouts[1]}, features);
   driver.bring_up();
 
-  auto check = [&] {
-    if (sink.level != (driver.read(T::kInterruptStatus) != 0)) {
-      violated("interrupt line disagrees with InterruptStatus");
-    }
-  };
-  check();
-  bool needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
-  uint16_t used[2] = {driver.used_idx(0), driver.used_idx(1)};
+  RegisterOps ops(driver, mem, sink, 2, 0x110, violated);
+  using Op = RegisterOps::Op;
+  // Input kinds 0..8 (see the top of this file) onto the shared operations.
+  static constexpr Op kShared[] = {Op::kNotify, Op::kBumpAvail, Op::kBumpAvail,
+                                   Op::kNotify, Op::kWriteReg,  Op::kReadReg,
+                                   Op::kAck,    Op::kBringUp,   Op::kPoke};
   for (size_t at = kHeader + image; at + kOpSize <= size; at += kOpSize) {
     const uint8_t kind = data[at] % 9;
     const uint32_t arg = get32(data + at + 1);
     const uint32_t value = get32(data + at + 5);
-    switch (kind) {
-      case 0:
-        driver.write(T::kQueueNotify, value);
-        break;
-      case 1:
-      case 2: {
-        const uint32_t q = kind - 1;
-        driver.bump_avail_idx(q, value % 32);
-        used[0] = driver.used_idx(0);  // the rings may overlap
-        used[1] = driver.used_idx(1);
-        driver.write(T::kQueueNotify, q);
-        break;
-      }
-      case 3:
-        backend->queue(arg % 70000, static_cast<uint8_t>(value));
-        driver.write(T::kQueueNotify, 0);
-        break;
-      case 4:
-        driver.write((arg % 0x110) & ~3u, value);
-        break;
-      case 5:
-        (void)driver.read((arg % 0x110) & ~3u);
-        break;
-      case 6:
-        driver.write(T::kInterruptAck, value);
-        break;
-      case 7:
-        driver.bring_up();
-        needed_reset = false;
-        break;
-      case 8:
-        (void)mem.write_obj<uint8_t>(GuestAddr(arg % kSizeA), static_cast<uint8_t>(value));
-        break;
+    if (kind == 3) {
+      backend->queue(arg % 70000, static_cast<uint8_t>(value));
+      driver.write(T::kQueueNotify, 0);
+    } else {
+      ops.run(kShared[kind], kind == 2 ? 1 : 0, arg, value);
     }
-    check();
-    const bool resetting =
-        (kind == 4 && ((arg % 0x110) & ~3u) == T::kStatus && value == 0) || kind == 7 || kind == 8;
-    for (uint32_t q = 0; q < 2; ++q) {
-      const uint16_t now = driver.used_idx(q);
-      if (needed_reset && !resetting && now != used[q]) {
-        violated("a device that needs a reset returned buffers");
-      }
-      used[q] = now;
-    }
-    needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
+    ops.check();
   }
   return 0;
 }

@@ -15,7 +15,7 @@
 //   then each operation: kind (u8), arg (u32), value (u32):
 //     0 QueueNotify(value)          1 avail idx += value % 32, QueueNotify(0)
 //     2 32-bit write of value at register (arg % 0x110) & ~3
-//     3 32-bit read at register (arg % 0x110) & ~3
+//     3 read of arg % 4 + 1 bytes at register arg % 0x110
 //     4 InterruptACK(value)         5 reset and bring the device up again
 //     6 guest RAM byte at arg % 0x2000 = value
 // Guest RAM: region A = [0, 0x2000), region B = [0x3000, 0x4000).
@@ -80,62 +80,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   LevelSink sink;
   auto transport = T::create(std::move(rng), mem, IrqLine(&sink, 1), nullptr, "fuzz-rng");
   if (!transport) __builtin_trap();
-  T& t = **transport;
-  MmioDriver driver(t, mem, {layout}, features);
+  MmioDriver driver(**transport, mem, {layout}, features);
   driver.bring_up();
 
-  auto check = [&] {
-    if (sink.level != (driver.read(T::kInterruptStatus) != 0)) {
-      violated("interrupt line disagrees with InterruptStatus");
-    }
-  };
-  check();
-  bool needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
-  uint16_t used = driver.used_idx(0);
+  RegisterOps ops(driver, mem, sink, 1, 0x110, violated);
   for (size_t at = kHeader + image; at + kOpSize <= size; at += kOpSize) {
-    const uint8_t kind = data[at] % 7;
-    const uint32_t arg = get32(data + at + 1);
-    const uint32_t value = get32(data + at + 5);
-    switch (kind) {
-      case 0:
-        driver.write(T::kQueueNotify, value);
-        break;
-      case 1:
-        // The rings may overlap: what the driver writes is not the device's doing.
-        driver.bump_avail_idx(0, value % 32);
-        used = driver.used_idx(0);
-        driver.write(T::kQueueNotify, 0);
-        break;
-      case 2:
-        driver.write((arg % 0x110) & ~3u, value);
-        break;
-      case 3:
-        (void)driver.read((arg % 0x110) & ~3u);
-        break;
-      case 4:
-        driver.write(T::kInterruptAck, value);
-        break;
-      case 5:
-        driver.bring_up();
-        needed_reset = false;
-        used = driver.used_idx(0);
-        break;
-      case 6:
-        (void)mem.write_obj<uint8_t>(GuestAddr(arg % kSizeA), static_cast<uint8_t>(value));
-        break;
-    }
-    check();
-    const bool resetting =
-        (kind == 2 && ((arg % 0x110) & ~3u) == T::kStatus && value == 0) || kind == 5 || kind == 6;
-    const uint16_t now = driver.used_idx(0);
-    if (needed_reset && !resetting && now != used) {
-      violated("a device that needs a reset returned buffers");
-    }
-    if (!resetting && now != used && driver.last_used_len(0, now) > Rng::kMaxRequestBytes) {
-      violated("a request longer than 64 KiB was served");
-    }
-    used = now;
-    needed_reset = (driver.read(T::kStatus) & T::kStatusNeedsReset) != 0;
+    ops.run(static_cast<RegisterOps::Op>(data[at] % 7), 0, get32(data + at + 1),
+            get32(data + at + 5));
+    ops.check([&](uint32_t, uint16_t now) {
+      if (driver.last_used_len(0, now) > Rng::kMaxRequestBytes) {
+        violated("a request longer than 64 KiB was served");
+      }
+    });
   }
   return 0;
 }

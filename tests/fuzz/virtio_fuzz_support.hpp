@@ -75,6 +75,8 @@ class MmioDriver {
         offered_only_(offered_only) {}
 
   uint32_t read(uint64_t reg) { return static_cast<uint32_t>(t_.read(reg, 4)); }
+  // A read of any size at any offset, as a buggy driver may do.
+  void read_raw(uint64_t reg, unsigned size) { (void)t_.read(reg, size); }
   void write(uint64_t reg, uint32_t v) { t_.write(reg, 4, v); }
 
   void bring_up() {
@@ -127,6 +129,103 @@ class MmioDriver {
   std::vector<virtio::QueueLayout> layouts_;
   uint64_t features_;
   bool offered_only_;
+};
+
+// The register-level operations the rng, blk and net targets share, and the
+// checks they all make after each one: the interrupt line is high exactly
+// while InterruptStatus is nonzero, and a device that needs a reset returns
+// no buffers until the driver resets it. Each target maps its input's
+// operation kinds onto these and adds its own.
+class RegisterOps {
+ public:
+  using T = virtio::MmioTransport;
+  using Violated = void (*)(const char*);
+  enum Op : uint8_t {
+    kNotify,     // QueueNotify(value)
+    kBumpAvail,  // avail idx of `queue` += value % 32, QueueNotify(queue)
+    kWriteReg,   // 32-bit write of value at register (arg % window) & ~3
+    kReadReg,    // read of arg % 4 + 1 bytes at register arg % window
+    kAck,        // InterruptACK(value)
+    kBringUp,    // reset and bring the device up again
+    kPoke,       // guest RAM byte at arg % kSizeA = value
+  };
+
+  RegisterOps(MmioDriver& driver, GuestMemory& mem, const LevelSink& sink, uint32_t queues,
+              uint32_t window, Violated violated)
+      : d_(driver), mem_(mem), sink_(sink), window_(window), violated_(violated), used_(queues) {
+    snapshot();
+    check([](uint32_t, uint16_t) {});
+  }
+
+  void run(Op op, uint32_t queue, uint32_t arg, uint32_t value) {
+    // A reset or the input's own RAM edit may move a used idx legitimately.
+    excused_ = op == kBringUp || op == kPoke;
+    switch (op) {
+      case kNotify:
+        d_.write(T::kQueueNotify, value);
+        break;
+      case kBumpAvail:
+        d_.bump_avail_idx(queue, value % 32);
+        snapshot();  // the rings may overlap: what the driver wrote is not the device's doing
+        d_.write(T::kQueueNotify, queue);
+        break;
+      case kWriteReg: {
+        const uint32_t reg = (arg % window_) & ~3u;
+        excused_ = reg == T::kStatus && value == 0;
+        d_.write(reg, value);
+        break;
+      }
+      case kReadReg:
+        d_.read_raw(arg % window_, arg % 4 + 1);
+        break;
+      case kAck:
+        d_.write(T::kInterruptAck, value);
+        break;
+      case kBringUp:
+        d_.bring_up();
+        break;
+      case kPoke:
+        (void)mem_.write_obj<uint8_t>(GuestAddr(arg % kSizeA), static_cast<uint8_t>(value));
+        break;
+    }
+  }
+
+  // After an operation (and after target-specific ones: call run() only for
+  // these kinds). `on_used(q, idx)` sees each queue whose used idx the device
+  // itself moved.
+  template <class OnUsed>
+  void check(OnUsed&& on_used) {
+    if (sink_.level != (d_.read(T::kInterruptStatus) != 0)) {
+      violated_("interrupt line disagrees with InterruptStatus");
+    }
+    for (uint32_t q = 0; q < used_.size(); ++q) {
+      const uint16_t now = d_.used_idx(q);
+      if (now != used_[q] && !excused_) {
+        if (needed_reset_) violated_("a device that needs a reset returned buffers");
+        on_used(q, now);
+      }
+      used_[q] = now;
+    }
+    needed_reset_ = (d_.read(T::kStatus) & T::kStatusNeedsReset) != 0;
+    excused_ = false;
+  }
+  void check() {
+    check([](uint32_t, uint16_t) {});
+  }
+
+ private:
+  void snapshot() {
+    for (uint32_t q = 0; q < used_.size(); ++q) used_[q] = d_.used_idx(q);
+  }
+
+  MmioDriver& d_;
+  GuestMemory& mem_;
+  const LevelSink& sink_;
+  uint32_t window_;
+  Violated violated_;
+  std::vector<uint16_t> used_;
+  bool needed_reset_ = false;
+  bool excused_ = false;
 };
 
 }  // namespace vireo::fuzz
