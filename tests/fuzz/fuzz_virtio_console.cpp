@@ -37,6 +37,7 @@
 #include "core/log.hpp"
 #include "devices/virtio/console.hpp"
 #include "devices/virtio/transport_mmio.hpp"
+#include "virtio_fuzz_support.hpp"
 
 namespace {
 
@@ -54,11 +55,6 @@ constexpr uint64_t kTxData = 0x20000;            // 16 x 0x1000
   std::fprintf(stderr, "virtio-console invariant violated: %s\n", what);
   std::abort();
 }
-
-struct LevelSink final : IrqSink {
-  bool level = false;
-  void set_irq_level(uint32_t, bool l) override { level = l; }
-};
 
 class Port final : public ConsolePort {
  public:
@@ -136,13 +132,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   GuestMemory& m = e.memory;
   if (!m.fill(GuestAddr(0), 0, kRamSize)) __builtin_trap();
   auto port = std::make_shared<Port>();
-  LevelSink sink;
+  fuzz::LevelSink sink;
   auto transport = T::create(std::make_unique<Console>(port), m, IrqLine(&sink, 1), e.loop.get(),
                              "fuzz-console");
   if (!transport) __builtin_trap();
-  T& t = **transport;
-  auto reg_write = [&](uint64_t reg, uint32_t v) { t.write(reg, 4, v); };
-  auto reg_read = [&](uint64_t reg) { return static_cast<uint32_t>(t.read(reg, 4)); };
+  fuzz::MmioDriver driver(**transport, m, fuzz::fixed_layouts(kRing, kQ), kFeatureVersion1);
 
   uint16_t avail[2] = {0, 0};
   uint16_t rx_seen = 0;
@@ -155,49 +149,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)m.fill(GuestAddr(0), 0, 0x10000);
     avail[0] = avail[1] = 0;
     rx_seen = 0;
-    reg_write(T::kStatus, 0);
-    reg_write(T::kStatus, T::kStatusAcknowledge);
-    reg_write(T::kStatus, T::kStatusAcknowledge | T::kStatusDriver);
-    reg_write(T::kDriverFeaturesSel, 1);
-    reg_write(T::kDriverFeatures, 1);
-    reg_write(T::kDriverFeaturesSel, 0);
-    reg_write(T::kDriverFeatures, 0);
-    reg_write(T::kStatus, reg_read(T::kStatus) | T::kStatusFeaturesOk);
-    for (uint32_t q = 0; q < 2; ++q) {
-      reg_write(T::kQueueSel, q);
-      reg_write(T::kQueueNum, kQ);
-      reg_write(T::kQueueDescLow, static_cast<uint32_t>(kRing[q]));
-      reg_write(T::kQueueDriverLow, static_cast<uint32_t>(kRing[q] + 0x1000));
-      reg_write(T::kQueueDeviceLow, static_cast<uint32_t>(kRing[q] + 0x2000));
-      reg_write(T::kQueueReady, 1);
-    }
-    reg_write(T::kStatus, reg_read(T::kStatus) | T::kStatusDriverOk);
+    driver.bring_up();
   };
   auto desc = [&](int q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags) {
-    (void)m.write_obj(GuestAddr(kRing[q] + 16ull * (i % kQ)), VirtqDesc{addr, len, flags, 0});
+    driver.set_desc(q, i, VirtqDesc{addr, len, flags, 0});
   };
   auto push = [&](int q, uint16_t head) {
-    (void)m.write_obj<uint16_t>(GuestAddr(kRing[q] + 0x1000 + 4 + 2ull * (avail[q] % kQ)), head);
+    driver.push_avail(q, head);
     ++avail[q];
-    (void)m.write_obj<uint16_t>(GuestAddr(kRing[q] + 0x1000 + 2), avail[q]);
-    reg_write(T::kQueueNotify, static_cast<uint32_t>(q));
+    driver.write(T::kQueueNotify, static_cast<uint32_t>(q));
   };
   // Whether queue q has a free slot (the device returns buffers in order).
-  auto room_in = [&](int q) {
-    auto used = m.read_obj<uint16_t>(GuestAddr(kRing[q] + 0x2000 + 2));
-    return used && static_cast<uint16_t>(avail[q] - *used) < kQ;
-  };
+  auto room_in = [&](int q) { return static_cast<uint16_t>(avail[q] - driver.used_idx(q)) < kQ; };
   auto settle = [&] {
     for (int i = 0; i < 4; ++i) e.loop->run_once(0);
-    if (sink.level != (reg_read(T::kInterruptStatus) != 0)) {
+    if (sink.level != (driver.read(T::kInterruptStatus) != 0)) {
       violated("interrupt line disagrees with InterruptStatus");
     }
-    auto idx = m.read_obj<uint16_t>(GuestAddr(kRing[0] + 0x2000 + 2));
-    for (; idx && rx_seen != *idx; ++rx_seen) {
-      auto el = m.read_obj<VirtqUsedElem>(GuestAddr(kRing[0] + 0x2000 + 4 + 8ull * (rx_seen % kQ)));
-      if (!el) break;
-      if (fair && (el->id >= kQ || el->len > rx_len[el->id])) violated("overfilled receive buffer");
-      received += el->len;
+    for (const uint16_t idx = driver.used_idx(0); rx_seen != idx; ++rx_seen) {
+      const VirtqUsedElem el = driver.used_elem(0, rx_seen);
+      if (fair && (el.id >= kQ || el.len > rx_len[el.id])) violated("overfilled receive buffer");
+      received += el.len;
     }
     if (fair && received > port->typed) violated("the guest got bytes nobody typed");
     if (fair && !expected_output.starts_with(port->output)) violated("output differs");
@@ -245,7 +217,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         port->make_room(u16(at));
         break;
       case 4:
-        reg_write(T::kQueueNotify, data[at] % 3);
+        driver.write(T::kQueueNotify, data[at] % 3);
         break;
       case 5: {
         fair = false;

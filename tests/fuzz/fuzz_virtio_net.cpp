@@ -127,7 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   RegisterOps ops(driver, mem, sink, 2, 0x110, violated);
   using Op = RegisterOps::Op;
-  // Input kinds 0..8 (see the top of this file) onto the shared operations.
+  // Input kinds 0..8 (see the top of this file) onto the shared operations;
+  // kind 3 (a frame from the backend) is this target's own.
   static constexpr Op kShared[] = {Op::kNotify, Op::kBumpAvail, Op::kBumpAvail,
                                    Op::kNotify, Op::kWriteReg,  Op::kReadReg,
                                    Op::kAck,    Op::kBringUp,   Op::kPoke};

@@ -43,6 +43,7 @@
 #include "core/log.hpp"
 #include "devices/virtio/transport_mmio.hpp"
 #include "devices/virtio/vsock.hpp"
+#include "virtio_fuzz_support.hpp"
 
 namespace {
 
@@ -61,11 +62,6 @@ constexpr uint64_t kGuestCid = 3;
   std::fprintf(stderr, "virtio-vsock invariant violated: %s\n", what);
   std::abort();
 }
-
-struct LevelSink final : IrqSink {
-  bool level = false;
-  void set_irq_level(uint32_t, bool l) override { level = l; }
-};
 
 struct Env {
   GuestMemory memory;
@@ -105,48 +101,26 @@ Env& env() {
 
 class Driver {
  public:
-  Driver(T& t, GuestMemory& m) : t_(t), m_(m) {}
-  uint32_t read(uint64_t reg) { return static_cast<uint32_t>(t_.read(reg, 4)); }
-  void write(uint64_t reg, uint32_t v) { t_.write(reg, 4, v); }
+  Driver(T& t, GuestMemory& m)
+      : d_(t, m, fuzz::fixed_layouts(kRing, kQ), kFeatureVersion1), m_(m) {}
+  uint32_t read(uint64_t reg) { return d_.read(reg); }
+  void write(uint64_t reg, uint32_t v) { d_.write(reg, v); }
 
   void bring_up() {
     (void)m_.fill(GuestAddr(0), 0, 0x10000);
     rx_avail_ = tx_avail_ = 0;
     rx_seen_ = 0;
-    write(T::kStatus, 0);
-    write(T::kStatus, T::kStatusAcknowledge);
-    write(T::kStatus, T::kStatusAcknowledge | T::kStatusDriver);
-    write(T::kDriverFeaturesSel, 1);
-    write(T::kDriverFeatures, 1);  // VERSION_1
-    write(T::kDriverFeaturesSel, 0);
-    write(T::kDriverFeatures, 0);
-    write(T::kStatus, read(T::kStatus) | T::kStatusFeaturesOk);
-    for (uint32_t q = 0; q < 3; ++q) {
-      write(T::kQueueSel, q);
-      write(T::kQueueNum, kQ);
-      write(T::kQueueDescLow, static_cast<uint32_t>(kRing[q]));
-      write(T::kQueueDriverLow, static_cast<uint32_t>(kRing[q] + 0x1000));
-      write(T::kQueueDeviceLow, static_cast<uint32_t>(kRing[q] + 0x2000));
-      write(T::kQueueReady, 1);
-    }
-    write(T::kStatus, read(T::kStatus) | T::kStatusDriverOk);
+    d_.bring_up();
   }
   void desc(int q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags) {
-    (void)m_.write_obj(GuestAddr(kRing[q] + 16ull * i), VirtqDesc{addr, len, flags, 0});
+    d_.set_desc(q, i, VirtqDesc{addr, len, flags, 0});
   }
   void push(int q, uint16_t& avail, uint16_t head) {
-    (void)m_.write_obj<uint16_t>(GuestAddr(kRing[q] + 0x1000 + 4 + 2ull * (avail % kQ)), head);
+    d_.push_avail(q, head);
     ++avail;
-    (void)m_.write_obj<uint16_t>(GuestAddr(kRing[q] + 0x1000 + 2), avail);
   }
-  uint16_t used_idx(int q) {
-    auto v = m_.read_obj<uint16_t>(GuestAddr(kRing[q] + 0x2000 + 2));
-    return v ? *v : 0;
-  }
-  VirtqUsedElem used(int q, uint16_t i) {
-    auto e = m_.read_obj<VirtqUsedElem>(GuestAddr(kRing[q] + 0x2000 + 4 + 8ull * (i % kQ)));
-    return e ? *e : VirtqUsedElem{};
-  }
+  uint16_t used_idx(int q) { return d_.used_idx(q); }
+  VirtqUsedElem used(int q, uint16_t i) { return d_.used_elem(q, i); }
 
   void post_rx(uint32_t count, uint16_t len) {
     for (uint32_t i = 0; i < count && rx_avail_ - rx_seen_ < kQ; ++i) {
@@ -183,7 +157,7 @@ class Driver {
   }
 
  private:
-  T& t_;
+  fuzz::MmioDriver d_;
   GuestMemory& m_;
   uint16_t rx_avail_ = 0, tx_avail_ = 0, rx_seen_ = 0;
   uint32_t rx_len_[kQ] = {};
@@ -213,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto v = Vsock::create({kGuestCid, e.path});
   if (!v) __builtin_trap();
   Vsock* vsock = v->get();
-  LevelSink sink;
+  fuzz::LevelSink sink;
   auto transport = T::create(std::move(*v), e.memory, IrqLine(&sink, 1), e.loop.get(), "fuzz");
   if (!transport) __builtin_trap();
   Driver driver(**transport, e.memory);

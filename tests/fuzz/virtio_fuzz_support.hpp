@@ -59,6 +59,17 @@ inline uint32_t get32(const uint8_t* p) {
   return v;
 }
 
+// Queues of `size` entries at fixed places: queue i's descriptor table at
+// rings[i], its avail ring 0x1000 and its used ring 0x2000 above.
+inline std::vector<virtio::QueueLayout> fixed_layouts(std::span<const uint64_t> rings,
+                                                      uint16_t size) {
+  std::vector<virtio::QueueLayout> out;
+  for (uint64_t r : rings) {
+    out.push_back({size, GuestAddr(r), GuestAddr(r + 0x1000), GuestAddr(r + 0x2000)});
+  }
+  return out;
+}
+
 // A driver for the fuzz targets: negotiates `features` and sets up one
 // queue per layout (queue i = layouts[i]), then lets the target poke rings.
 class MmioDriver {
@@ -108,6 +119,25 @@ class MmioDriver {
     const GuestAddr idx(layouts_[q].avail.value + 2);
     auto v = mem_.read_obj<uint16_t>(idx);
     if (v) (void)mem_.write_obj<uint16_t>(idx, static_cast<uint16_t>(*v + count));
+  }
+  // Writes descriptor i (mod the queue size) of queue q.
+  void set_desc(uint32_t q, uint16_t i, const virtio::VirtqDesc& d) {
+    (void)mem_.write_obj(GuestAddr(layouts_[q].desc.value + 16ull * (i % layouts_[q].size)), d);
+  }
+  // Publishes `head` as the next entry of queue q's avail ring (the device is
+  // told separately).
+  void push_avail(uint32_t q, uint16_t head) {
+    const virtio::QueueLayout& l = layouts_[q];
+    auto idx = mem_.read_obj<uint16_t>(GuestAddr(l.avail.value + 2));
+    if (!idx) return;
+    (void)mem_.write_obj<uint16_t>(GuestAddr(l.avail.value + 4 + 2ull * (*idx % l.size)), head);
+    (void)mem_.write_obj<uint16_t>(GuestAddr(l.avail.value + 2), static_cast<uint16_t>(*idx + 1));
+  }
+  // Used entry i (mod the queue size) of queue q, zeros outside RAM.
+  virtio::VirtqUsedElem used_elem(uint32_t q, uint16_t i) {
+    auto e = mem_.read_obj<virtio::VirtqUsedElem>(
+        GuestAddr(layouts_[q].used.value + 4 + 8ull * (i % layouts_[q].size)));
+    return e ? *e : virtio::VirtqUsedElem{};
   }
   // Queue q's used idx, if its used ring is in RAM.
   uint16_t used_idx(uint32_t q) {
