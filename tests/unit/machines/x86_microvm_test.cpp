@@ -66,6 +66,14 @@ class X86MicrovmTest : public testing::Test {
     return (dir_ / "flat.bin").string();
   }
 
+  // A 64 MiB VM booting `kernel`.
+  static X86MicrovmConfig small_vm(std::string kernel) {
+    X86MicrovmConfig c;
+    c.memory_bytes = 64 << 20;
+    c.kernel_path = std::move(kernel);
+    return c;
+  }
+
   // Boots `kernel` and waits (generously: PVM emulates guest code) for the end.
   ExitStatus boot(X86MicrovmConfig config, std::function<void(const X86Microvm&)> after = nullptr) {
     auto loop = EventLoop::create();
@@ -153,9 +161,7 @@ fail:
 )";
 
 TEST_F(X86MicrovmTest, PvhEntryStateAndSerial) {
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble(kPvhGuest);
+  X86MicrovmConfig c = small_vm(assemble(kPvhGuest));
   c.cmdline = "hello";
   const ExitStatus s = boot(c);
   EXPECT_EQ(serial_, "PK");
@@ -190,9 +196,7 @@ fail:
         out %al, $0xf4
         hlt
 )";
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble(src);
+  X86MicrovmConfig c = small_vm(assemble(src));
   const ExitStatus s = boot(c);
   EXPECT_EQ(serial_, "M");
   EXPECT_EQ(s.code, 35) << s.message;
@@ -307,9 +311,7 @@ TEST_F(X86MicrovmTest, BzImage64BitEntryAndZeroPage) {
         hlt
         .org 0x1600
 )";
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble_flat(src);
+  X86MicrovmConfig c = small_vm(assemble_flat(src));
   c.cmdline = "boot=ok";
   const ExitStatus s = boot(c);
   EXPECT_EQ(serial_, "B");
@@ -352,10 +354,8 @@ tramp:
         .code32
 tramp_end:
 )";
-  X86MicrovmConfig c;
+  X86MicrovmConfig c = small_vm(assemble(src));
   c.cpus = 2;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble(src);
   const ExitStatus s = boot(c);
   EXPECT_EQ(serial_, "A");
   EXPECT_EQ(s.code, 43) << s.message;
@@ -383,9 +383,7 @@ handler:
         out %al, $0xf4
         hlt
 )";
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble(src);
+  X86MicrovmConfig c = small_vm(assemble(src));
   const ExitStatus s = boot(c);
   EXPECT_EQ(serial_, "T");
   EXPECT_EQ(s.code, 45) << s.message;
@@ -447,9 +445,7 @@ _start:
         out %al, $0xf4
         hlt
 )";
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble(src);
+  X86MicrovmConfig c = small_vm(assemble(src));
   c.virtio_devices.push_back(virtio::rng_factory());
   uint64_t errors = ~0ull;
   const ExitStatus s =
@@ -501,9 +497,7 @@ handler:
         out %al, $0xf4
         hlt
 )";
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
-  c.kernel_path = assemble(src);
+  X86MicrovmConfig c = small_vm(assemble(src));
   c.virtio_devices.push_back(virtio::rng_factory());
   bool irqfds = false;
   uint64_t reasserts = 0;
@@ -537,10 +531,8 @@ tramp:  incl 0x5004                      # real mode, flat segment 0
 tramp_end:
         .code32
 )";
-  X86MicrovmConfig c;
-  c.memory_bytes = 64 << 20;
+  X86MicrovmConfig c = small_vm(assemble(src));
   c.cpus = 2;
-  c.kernel_path = assemble(src);
   auto loop = EventLoop::create();
   ASSERT_TRUE(loop);
   std::thread io([l = loop->get()] { l->run(); });
