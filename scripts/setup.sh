@@ -9,7 +9,7 @@ PACKAGES=(
   # fuzzing: clang 16 with libc++ 16 (has <expected>) and its libFuzzer runtime
   clang-16 libclang-rt-16-dev libc++-16-dev libc++abi-16-dev
   libfdt-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  liburing-dev libslirp-dev libseccomp-dev
+  liburing-dev libslirp-dev libseccomp-dev libxbyak-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libunicorn-dev device-tree-compiler
   gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Boot a guest (the default guest when no --kernel)");
   std::string arch, kernel, initrd, cmdline, firmware = "none", serial = "stdio";
   std::string console_device = "uart";
+  std::string jit = "on";
   std::string vsock;
   std::string cpus_text = "1", memory_text = "512M";
   bool trace = false;
@@ -119,7 +120,11 @@ int main(int argc, char** argv) {
                   "cid=N,socket=PATH: a virtio-vsock device with guest CID N (>= 3); host "
                   "clients connect to PATH and send 'CONNECT <port>', guest connections to host "
                   "port P go to PATH_P");
-  run->add_flag("--trace", trace, "Print every executed instruction (slow)");
+  run->add_option("--jit", jit,
+                  "riscv64: translate hot guest code to host code (on), or interpret "
+                  "everything (off)")
+      ->capture_default_str();
+  run->add_flag("--trace", trace, "Print every executed instruction (slow; implies --jit off)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
 
@@ -180,6 +185,7 @@ int main(int argc, char** argv) {
         "Multiboot)");
   }
   if (x86 && trace) fail("--trace is for the riscv64 interpreter: KVM runs x86_64 guests");
+  if (jit != "on" && jit != "off") fail(fmt::format("--jit '{}' is not valid: use on or off", jit));
   if (!x86 && debug_exit)
     fail(
         "--debug-exit is an x86 port device: riscv64 guests exit through "
@@ -213,6 +219,7 @@ int main(int argc, char** argv) {
   board.cmdline = cmdline;
   board.firmware_path = firmware == "none" ? "" : firmware;
   board.trace = trace;
+  board.jit = jit == "on";
   config.arch = x86 ? vireo::Arch::kX86_64 : vireo::Arch::kRiscv64;
   config.x86.debug_exit = debug_exit;
   // Another KVM device node (e.g. in a container); tests point it at nothing.

@@ -83,6 +83,7 @@ Result<void> RiscvVirt::build() {
     hc.hart_id = i;
     hc.builtin_sbi = boot_mode_ == BootMode::kLinuxBuiltinSbi;
     hc.trace = config_.trace;
+    hc.jit = config_.jit;
     hc.bus_ranges_in_ram = bus_ranges_in_ram_;
     harts_.push_back(
         std::make_unique<riscv::Hart>(hc, memory_, bus_, clock_, *this, *hart_shared_));

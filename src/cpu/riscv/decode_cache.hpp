@@ -80,6 +80,7 @@ class DecodeCache {
  public:
   static constexpr unsigned kWays = 4;
   static constexpr unsigned kSets = 128;  // 512 pages: 32 MiB of address space, touched on demand
+  static constexpr unsigned kPages = kSets * kWays;
 
   DecodeCache();
   ~DecodeCache();
@@ -97,6 +98,8 @@ class DecodeCache {
   // Claims a slot for `ppage` (evicting another page if needed); every
   // instruction slot of it runs `lazy_stub`.
   CodePage& fill(uint64_t ppage, uint32_t gen, ExecFn lazy_stub);
+  // The position of a page of this cache, in [0, kPages).
+  unsigned index_of(const CodePage& page) const { return static_cast<unsigned>(&page - pages_); }
   // FENCE.I: every cached page becomes stale, in O(1).
   void invalidate_all() { ++epoch_; }
 

@@ -25,6 +25,10 @@ Hart::Hart(const HartConfig& config, GuestMemory& memory, const Bus& bus, GuestC
       data_tlb_(&tlb_[static_cast<unsigned>(TlbContext::kMachine)]),
       fetch_tlb_(&tlb_[static_cast<unsigned>(TlbContext::kMachine)]) {
   code_epoch_seen_ = shared_.code_epoch();
+  if (config_.jit && !config_.trace) {
+    jit_ = std::make_unique<Jit>(*this, DecodeCache::kPages);
+    if (!jit_->usable()) jit_.reset();
+  }
   reset(0, Priv::kMachine, 0, 0, 0);
 }
 

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "cpu/riscv/csr.hpp"
 #include "cpu/riscv/decode_cache.hpp"
 #include "cpu/riscv/isa.hpp"
+#include "cpu/riscv/jit.hpp"
 #include "cpu/riscv/mmu.hpp"
 
 namespace vireo::riscv {
@@ -81,6 +83,8 @@ struct HartConfig {
   bool builtin_sbi = false;
   // Print every executed instruction (pc, raw, disassemble()) to stderr.
   bool trace = false;
+  // Translate hot code to host code (jit.hpp); off: interpret everything.
+  bool jit = false;
   // Guest-physical ranges inside RAM that must be routed to the Bus instead of
   // RAM (HTIF tohost/fromhost of bare-metal ELF tests). Pages holding them
   // never get fast TLB entries. Instruction fetch still reads RAM.
@@ -188,6 +192,8 @@ class Hart {
   // Instructions executed so far, as of the last chunk boundary (exact once
   // run_for() has returned). Thread-safe.
   uint64_t instret() const { return retired_published_.load(std::memory_order_relaxed); }
+  // Blocks the JIT translated so far (0 without --jit). On the hart's thread.
+  uint64_t jit_blocks_translated() const { return jit_ ? jit_->blocks_translated() : 0; }
 
   // Changes the privilege level (tests, debuggers, SBI).
   void set_priv(Priv p);
@@ -212,8 +218,10 @@ class Hart {
 
  private:
   friend class Sbi;
-  friend struct SystemInsns;  // isa/system.cpp: xRET, WFI, SFENCE.VMA, FENCE.I, ECALL
-  friend class HartTestPeer;  // white-box unit tests
+  friend struct SystemInsns;    // isa/system.cpp: xRET, WFI, SFENCE.VMA, FENCE.I, ECALL
+  friend class HartTestPeer;    // white-box unit tests
+  friend class Jit;             // translated blocks call the lazy-decode stubs' decoder
+  friend struct JitHartLayout;  // and address the hot fields below directly
 
   // ---- Instruction-fetch loop (interp.cpp) ----
   enum class FetchStatus : uint8_t { kOk, kTrapped, kExit };
@@ -224,6 +232,7 @@ class Hart {
   bool fetch_parcel(uint64_t vaddr, uint16_t& out);  // raises on fault
   static void exec_decode_lazily(Hart& h, const DecodedInsn& slot);
   static void exec_page_straddling(Hart& h, const DecodedInsn& slot);
+  const void* translate_block(unsigned slot);  // the JIT block at `slot` of the fetch page
   // What the hart can do next, decided between chunks (HSM state, WFI).
   enum class Readiness : uint8_t { kRun, kWaitInterrupt, kStopped };
   Readiness prepare();
@@ -301,6 +310,8 @@ class Hart {
   uint64_t fetch_vpage_ = kInvalidTag;  // virtual page the fetch pointers are valid for
   const DecodedInsn* fetch_insns_ = nullptr;
   const uint8_t* fetch_host_ = nullptr;  // host address of that page's RAM
+  CodePage* fetch_code_ = nullptr;       // that page's decoded instructions
+  JitPage* fetch_jit_ = nullptr;         // its translated blocks (nullptr: no JIT)
   uint64_t budget_left_ = 0;
   uint64_t chunk_budget_ = 0;
   uint64_t retired_base_ = 0;
@@ -352,6 +363,7 @@ class Hart {
   // ---- Translation and decode caches (large: keep last) ----
   TlbSet tlb_[kTlbContexts];
   DecodeCache dcache_;
+  std::unique_ptr<Jit> jit_;  // when config_.jit
 };
 
 // ---- Inline fast paths ----

@@ -157,11 +157,18 @@ Hart::FetchStatus Hart::enter_fetch_page() {
       flush_store_tlbs();
     }
     page = &dcache_.fill(ppage, marked_gen, &exec_decode_lazily);
+    if (jit_) jit_->reset_page(dcache_.index_of(*page));
   }
   fetch_insns_ = page->insns;
   fetch_host_ = host;
+  fetch_code_ = page;
   fetch_vpage_ = cacheable ? vpage : kInvalidTag;
+  fetch_jit_ = jit_ && cacheable ? &jit_->page(dcache_.index_of(*page)) : nullptr;
   return FetchStatus::kOk;
+}
+
+const void* Hart::translate_block(unsigned slot) {
+  return jit_->translate(*fetch_code_, *fetch_jit_, slot, fetch_host_);
 }
 
 // ---- Execution loops ----
@@ -192,6 +199,35 @@ void Hart::execute_fast() {
     if (--budget == 0) [[unlikely]] \
       goto out_of_budget;           \
   } while (0)
+  // At a jump target or a page entry: run the slot's translated block if it
+  // has one (translating it once it is hot). A block that ran leaves pc
+  // anywhere; one that found too little budget did nothing, and the
+  // interpreter runs the slot.
+#define VIREO_TRY_JIT()                                                          \
+  if (fetch_jit_ != nullptr) {                                                   \
+    const unsigned slot = static_cast<unsigned>(cur_pc & kPageOffsetMask) >> 1;  \
+    const void* block = fetch_jit_->entry[slot];                                 \
+    if (block == nullptr) [[likely]] {                                           \
+      uint8_t& heat = fetch_jit_->heat[slot];                                    \
+      if (heat < Jit::kHotThreshold) {                                           \
+        ++heat;                                                                  \
+      } else if (heat == Jit::kHotThreshold) {                                   \
+        block = translate_block(slot);                                           \
+      }                                                                          \
+    }                                                                            \
+    if (block != nullptr) {                                                      \
+      pc = cur_pc;                                                               \
+      const uint64_t left = jit_->run(block, budget, *fetch_jit_, fetch_vpage_); \
+      if (left != budget) {                                                      \
+        budget = left;                                                           \
+        if (budget == 0) {                                                       \
+          budget_left_ = 0;                                                      \
+          return;                                                                \
+        }                                                                        \
+        goto reload;                                                             \
+      }                                                                          \
+    }                                                                            \
+  }
 
 reload:  // pc (the Hart's) is anywhere: find its page
   if ((pc & ~kPageOffsetMask) != fetch_vpage_) [[unlikely]] {
@@ -219,6 +255,7 @@ reload:  // pc (the Hart's) is anywhere: find its page
   }
   cur_pc = pc;
   dp = &fetch_insns_[(cur_pc & kPageOffsetMask) >> 1];
+  VIREO_TRY_JIT();
   VIREO_DISPATCH();
 
 call_exec : {
@@ -270,6 +307,7 @@ page_end:  // sequential code ran off the end of its page
     goto reload;                                                                  \
   }                                                                               \
   dp = &fetch_insns_[(cur_pc & kPageOffsetMask) >> 1];                            \
+  VIREO_TRY_JIT();                                                                \
   VIREO_DISPATCH();
 /* A trap leaves the vector in pc; a store may invalidate the page being run. */
 #define VIREO_FLOW_mem(body, len)                                                 \
@@ -302,6 +340,7 @@ call_exec2: { const uint64_t pc_before = cur_pc; VIREO_FLOW_call(2) }
 #undef VIREO_FLOW_mem
 #undef VIREO_FLOW_call
 #undef VIREO_COUNT_INSN
+#undef VIREO_TRY_JIT
 #undef VIREO_DISPATCH
 
 out_of_budget:

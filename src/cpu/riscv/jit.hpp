@@ -1,0 +1,107 @@
+// The dynamic binary translator: hot straight-line RISC-V code of one
+// physical page becomes x86-64 host code, one block per entry point.
+//
+// It sits on the interpreter, not beside it: the decode cache, the software
+// TLB, traps and every instruction's semantics stay the interpreter's. A
+// block inlines the integer instructions the interpreter inlines (ALU, M
+// multiplies, loads/stores through the TLB's fast entries, branches and
+// jumps) and calls DecodedInsn::exec for everything else, with pc and the
+// budget written back first, exactly as the interpreter's call path does.
+// So a block is correct wherever the interpreter is, and --jit=off is the
+// interpreter alone.
+//
+// Blocks belong to a decode-cache page: they are dropped with it (a store to
+// the page, FENCE.I, eviction), so self-modifying code needs nothing more.
+// They are position-independent in the virtual address (the page's virtual
+// base is a register), like the decoded slots they come from: one physical
+// page mapped at two addresses shares its blocks. A block ends at a branch or
+// jump, at the end of its page, or after kMaxBlockInsns; a direct branch to
+// a slot of the same page chains straight into that slot's block when there
+// is one. Everything else returns to the interpreter's dispatch, which
+// translates a slot once it has been entered there kHotThreshold times.
+//
+// Code lives in one shared-memory buffer per hart, mapped twice: writable
+// (the translator writes there) and executable (blocks run there), never
+// both at one address. When it fills, every block is dropped and
+// translation starts again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu/riscv/decode_cache.hpp"
+
+namespace vireo::riscv {
+
+class Hart;
+
+// The blocks of one decode-cache page: a host entry point (or nullptr) and a
+// hotness counter per instruction slot.
+struct JitPage {
+  const void* entry[kInsnSlotsPerPage];
+  uint8_t heat[kInsnSlotsPerPage];
+};
+
+class Jit {
+ public:
+  static constexpr unsigned kMaxBlockInsns = 64;
+  // Entries through the dispatch before a slot is translated: code that runs
+  // once (most of a boot) is never worth translating.
+  static constexpr uint8_t kHotThreshold = 16;
+  // Heat of a slot the translator refused (it starts with an instruction it
+  // cannot take, e.g. one straddling the page end): never tried again.
+  static constexpr uint8_t kCold = 255;
+
+  // `pages` is the number of decode-cache pages (one JitPage each).
+  Jit(Hart& hart, unsigned pages);
+  ~Jit();
+  Jit(const Jit&) = delete;
+  Jit& operator=(const Jit&) = delete;
+
+  // False when the code buffer could not be created (the hart then
+  // interprets; the reason was logged).
+  bool usable() const { return code_rx_ != nullptr; }
+
+  // The table of decode-cache page `index`.
+  JitPage& page(unsigned index) { return tables_[index]; }
+  // Drops the blocks of page `index` (it was refilled with other code).
+  void reset_page(unsigned index);
+
+  // Translates the block at `slot` of `code` (decoding lazily decoded slots
+  // from `host`, the page's RAM) and records it in `table`. Returns the entry
+  // point, or nullptr (the slot is then marked kCold).
+  const void* translate(CodePage& code, JitPage& table, unsigned slot, const uint8_t* host);
+
+  // Runs `block` (and the blocks it chains to) with pc on virtual page
+  // `vpage` and `budget` instructions left in the chunk. Returns the budget
+  // left; the Hart's pc holds where execution stopped. A block that finds
+  // less budget than it may need returns at once without executing.
+  uint64_t run(const void* block, uint64_t budget, JitPage& table, uint64_t vpage) {
+    return enter_(&hart_, budget, table.entry, vpage, block);
+  }
+
+  // Blocks translated, and times the buffer filled up (statistics).
+  uint64_t blocks_translated() const { return blocks_; }
+  uint64_t buffer_flushes() const { return flushes_; }
+
+ private:
+  using EnterFn = uint64_t (*)(Hart*, uint64_t budget, const void* const* table, uint64_t vpage,
+                               const void* block);
+  void emit_trampoline();
+  void flush_all();
+
+  Hart& hart_;
+  unsigned page_count_;
+  JitPage* tables_ = nullptr;
+  uint8_t* touched_ = nullptr;  // per table: reset_page() must clear it
+  uint8_t* code_rw_ = nullptr;  // the writable view of the buffer
+  uint8_t* code_rx_ = nullptr;  // the executable view
+  size_t code_used_ = 0;
+  size_t code_start_ = 0;  // first byte after the trampoline
+  EnterFn enter_ = nullptr;
+  const void* exit_ = nullptr;  // the trampoline's return path (kept in rbp)
+  uint64_t blocks_ = 0;
+  uint64_t flushes_ = 0;
+};
+
+}  // namespace vireo::riscv
