@@ -116,16 +116,19 @@ static TlbContext context_of(Priv p, bool sum) {
 
 void Hart::on_context_change() {
   fetch_tlb_ = &tlb_set(context_of(priv, false));
+  if (jit_) jit_->set_fetch_context(static_cast<unsigned>(context_of(priv, false)));
   data_tlb_ = &tlb_set(context_of(data_priv(), mstatus_ & mstatus::kSUM));
   invalidate_fetch();
 }
 
 void Hart::flush_tlb() {
+  if (jit_) jit_->forget_jumps();
   for (TlbSet& set : tlb_) set.flush();
   invalidate_fetch();
 }
 
 void Hart::flush_translations() {
+  if (jit_) jit_->forget_jumps();
   for (TlbContext c : {TlbContext::kUser, TlbContext::kSupervisor, TlbContext::kSupervisorSum}) {
     tlb_set(c).flush();
   }
@@ -133,6 +136,7 @@ void Hart::flush_translations() {
 }
 
 void Hart::flush_translations(uint64_t vaddr) {
+  if (jit_) jit_->forget_jumps();
   for (TlbContext c : {TlbContext::kUser, TlbContext::kSupervisor, TlbContext::kSupervisorSum}) {
     tlb_set(c).flush_address(vaddr);
   }
@@ -144,6 +148,7 @@ void Hart::flush_store_tlbs() {
 }
 
 void Hart::flush_icache() {
+  if (jit_) jit_->forget_jumps();
   dcache_.invalidate_all();
   invalidate_fetch();
 }

@@ -203,30 +203,35 @@ void Hart::execute_fast() {
   // has one (translating it once it is hot). A block that ran leaves pc
   // anywhere; one that found too little budget did nothing, and the
   // interpreter runs the slot.
-#define VIREO_TRY_JIT()                                                          \
-  if (fetch_jit_ != nullptr) {                                                   \
-    const unsigned slot = static_cast<unsigned>(cur_pc & kPageOffsetMask) >> 1;  \
-    const void* block = fetch_jit_->entry[slot];                                 \
-    if (block == nullptr) [[likely]] {                                           \
-      uint8_t& heat = fetch_jit_->heat[slot];                                    \
-      if (heat < Jit::kHotThreshold) {                                           \
-        ++heat;                                                                  \
-      } else if (heat == Jit::kHotThreshold) {                                   \
-        block = translate_block(slot);                                           \
-      }                                                                          \
-    }                                                                            \
-    if (block != nullptr) {                                                      \
-      pc = cur_pc;                                                               \
-      const uint64_t left = jit_->run(block, budget, *fetch_jit_, fetch_vpage_); \
-      if (left != budget) {                                                      \
-        budget = left;                                                           \
-        if (budget == 0) {                                                       \
-          budget_left_ = 0;                                                      \
-          return;                                                                \
-        }                                                                        \
-        goto reload;                                                             \
-      }                                                                          \
-    }                                                                            \
+#define VIREO_TRY_JIT()                                                         \
+  if (fetch_jit_ != nullptr) {                                                  \
+    const unsigned slot = static_cast<unsigned>(cur_pc & kPageOffsetMask) >> 1; \
+    const void* block = fetch_jit_->entry[slot];                                \
+    if (block == nullptr) [[likely]] {                                          \
+      uint8_t& heat = fetch_jit_->heat[slot];                                   \
+      if (heat < Jit::kHotThreshold) {                                          \
+        ++heat;                                                                 \
+      } else if (heat == Jit::kHotThreshold) {                                  \
+        block = translate_block(slot);                                          \
+      }                                                                         \
+    }                                                                           \
+    if (block != nullptr) {                                                     \
+      pc = cur_pc;                                                              \
+      jit_->remember_jump(cur_pc, block, fetch_jit_);                           \
+      const uint64_t vpage = fetch_vpage_;                                      \
+      const uint64_t left = jit_->run(block, budget, *fetch_jit_, vpage);       \
+      /* A block that went on into another page's blocks left only */           \
+      /* fetch_vpage_ behind: the interpreter looks that page up again. */      \
+      if (fetch_vpage_ != vpage) invalidate_fetch();                            \
+      if (left != budget) {                                                     \
+        budget = left;                                                          \
+        if (budget == 0) {                                                      \
+          budget_left_ = 0;                                                     \
+          return;                                                               \
+        }                                                                       \
+        goto reload;                                                            \
+      }                                                                         \
+    }                                                                           \
   }
 
 reload:  // pc (the Hart's) is anywhere: find its page

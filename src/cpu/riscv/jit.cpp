@@ -98,8 +98,8 @@ using namespace Xbyak::util;
 // Emits one block.
 class BlockEmitter : public Xbyak::CodeGenerator {
  public:
-  BlockEmitter(uint8_t* buffer, size_t size, const JitHartLayout& layout)
-      : Xbyak::CodeGenerator(size, buffer), l_(layout) {}
+  BlockEmitter(uint8_t* buffer, size_t size, const JitHartLayout& layout, const void* jump_state)
+      : Xbyak::CodeGenerator(size, buffer), l_(layout), jump_state_(jump_state) {}
 
   // `insns` are the block's decoded instructions, from page offset `start`.
   void emit_block(std::span<DecodedInsn* const> insns, unsigned start) {
@@ -118,7 +118,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
     L(bail);
     set_pc(start);
     jmp(rbp);
-    L(exit_);
+    L(exit_at_rax_);
+    mov(hart_pc(), rax);
     jmp(rbp);
     for (auto& stub : stubs_) emit_stub(stub);
   }
@@ -146,7 +147,8 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
 
   // Leaves through `target` (a page offset) after `count` instructions:
-  // straight into the target's block when it is on this page and translated.
+  // straight into the target's block when it is on this page and translated,
+  // through the jump cache when it is on another page.
   void chain(int64_t target, unsigned count) {
     sub(r12, count);
     if (target >= 0 && target < static_cast<int64_t>(kPageSize)) {
@@ -156,9 +158,37 @@ class BlockEmitter : public Xbyak::CodeGenerator {
       jz(miss);
       jmp(rax);
       L(miss);
+      set_pc(target);
+      jmp(rbp);
+      return;
     }
-    set_pc(target);
-    jmp(rbp);
+    lea(rax, ptr[r15 + static_cast<int32_t>(target)]);
+    jump_out();
+  }
+
+  // To the pc in rax, on another page: its block from the jump cache, or
+  // back to the interpreter. The block's page becomes the fetch page (the
+  // interpreter notices the change when the run returns).
+  void jump_out() {
+    static_assert(sizeof(JitJump) == 32 && offsetof(JitJump, vpc) == 0 &&
+                  offsetof(JitJump, epoch) == 8 && offsetof(JitJump, block) == 16 &&
+                  offsetof(JitJump, table) == 24);
+    mov(rsi, reinterpret_cast<uintptr_t>(jump_state_));
+    mov(rdx, qword[rsi]);  // the current context's entries
+    mov(ecx, eax);
+    and_(ecx, (Jit::kJumpEntries - 1) << 1);
+    shl(ecx, 4);  // (pc / 2 % entries) * 32
+    add(rdx, rcx);
+    cmp(qword[rdx], rax);
+    jne(exit_at_rax_, T_NEAR);
+    mov(rcx, qword[rsi + 8]);  // the epoch
+    cmp(qword[rdx + 8], rcx);
+    jne(exit_at_rax_, T_NEAR);
+    mov(r13, qword[rdx + 24]);
+    mov(r15, rax);
+    and_(r15, static_cast<int32_t>(~kPageOffsetMask));
+    mov(qword[rbx + l_.fetch_vpage], r15);
+    jmp(qword[rdx + 16]);
   }
 
   // Returns true when the instruction ended the block.
@@ -192,16 +222,19 @@ class BlockEmitter : public Xbyak::CodeGenerator {
           mov(X(d.rd), rcx);
         }
         sub(r12, k + 1);
-        mov(hart_pc(), rax);
+        Xbyak::Label other_page;
         mov(rcx, rax);
         and_(rcx, static_cast<int32_t>(~kPageOffsetMask));
         cmp(rcx, r15);
-        jne(exit_, T_NEAR);
-        and_(eax, static_cast<int32_t>(kPageOffsetMask));
-        mov(rax, qword[r13 + rax * 4]);  // entry[offset / 2]
-        test(rax, rax);
-        jz(exit_, T_NEAR);
-        jmp(rax);
+        jne(other_page, T_NEAR);
+        mov(ecx, eax);
+        and_(ecx, static_cast<int32_t>(kPageOffsetMask));
+        mov(rcx, qword[r13 + rcx * 4]);  // entry[offset / 2]
+        test(rcx, rcx);
+        jz(exit_at_rax_, T_NEAR);
+        jmp(rcx);
+        L(other_page);
+        jump_out();
         return true;
       }
       case kInline_beq:
@@ -639,8 +672,9 @@ class BlockEmitter : public Xbyak::CodeGenerator {
   }
 
   const JitHartLayout& l_;
-  std::deque<Stub> stubs_;  // deque: Labels must not move
-  Xbyak::Label exit_;       // pc is set: leave
+  const void* jump_state_;    // Jit::jumps_
+  std::deque<Stub> stubs_;    // deque: Labels must not move
+  Xbyak::Label exit_at_rax_;  // leave with pc = rax
 };
 
 }  // namespace
@@ -668,6 +702,8 @@ Jit::Jit(Hart& hart, unsigned pages) : hart_(hart), page_count_(pages) {
     ::munmap(t, table_bytes);
     return;
   }
+  jump_tables_ = new JitJump[kTlbContexts * kJumpEntries]();
+  jumps_.current = jump_tables_;
   tables_ = static_cast<JitPage*>(t);
   touched_ = new uint8_t[pages]();
   code_rw_ = static_cast<uint8_t*>(rw);
@@ -681,6 +717,7 @@ Jit::~Jit() {
   ::munmap(code_rx_, kCodeBytes);
   ::munmap(tables_, sizeof(JitPage) * page_count_);
   delete[] touched_;
+  delete[] jump_tables_;
 }
 
 void Jit::emit_trampoline() {
@@ -723,11 +760,13 @@ void Jit::reset_page(unsigned index) {
   if (touched_[index] == 0) return;
   std::memset(static_cast<void*>(&tables_[index]), 0, sizeof(JitPage));
   touched_[index] = 0;
+  forget_jumps();
 }
 
 void Jit::flush_all() {
   for (unsigned i = 0; i < page_count_; ++i) reset_page(i);
   code_used_ = code_start_;
+  forget_jumps();
   ++flushes_;
 }
 
@@ -762,7 +801,7 @@ const void* Jit::translate(CodePage& code, JitPage& table, unsigned slot, const 
   const JitHartLayout layout(hart_);
   size_t size;
   try {
-    BlockEmitter e(code_rw_ + code_used_, kCodeBytes - code_used_, layout);
+    BlockEmitter e(code_rw_ + code_used_, kCodeBytes - code_used_, layout, &jumps_);
     e.emit_block(std::span<DecodedInsn* const>(insns, n), slot * 2);
     size = e.getSize();
   } catch (const Xbyak::Error& err) {

@@ -30,6 +30,7 @@
 #include <cstdint>
 
 #include "cpu/riscv/decode_cache.hpp"
+#include "cpu/riscv/mmu.hpp"
 
 namespace vireo::riscv {
 
@@ -42,8 +43,20 @@ struct JitPage {
   uint8_t heat[kInsnSlotsPerPage];
 };
 
+// A jump cache entry: where a virtual pc's block is, on which page table.
+// Valid while its epoch is the current one (see Jit::forget_jumps()).
+struct JitJump {
+  uint64_t vpc;
+  uint64_t epoch;
+  const void* block;
+  JitPage* table;
+};
+
 class Jit {
  public:
+  // Jump cache entries per fetch context (direct-mapped by pc).
+  static constexpr unsigned kJumpEntries = 1024;
+
   static constexpr unsigned kMaxBlockInsns = 64;
   // Entries through the dispatch before a slot is translated: code that runs
   // once (most of a boot) is never worth translating.
@@ -80,6 +93,21 @@ class Jit {
     return enter_(&hart_, budget, table.entry, vpage, block);
   }
 
+  // The jump cache: how a block leaving its page (a call, a return, falling
+  // off the end) goes straight into the next page's block without the
+  // interpreter's dispatch, which fills it. It holds what enter_fetch_page()
+  // would find, so it is forgotten whenever that could change: a TLB flush
+  // (SFENCE.VMA, satp, PMP), FENCE.I, a store invalidating code, a page of
+  // blocks dropped. There is one per fetch context (M, S, U), so that
+  // privilege changes (every trap and xRET) keep it.
+  void set_fetch_context(unsigned context) {
+    jumps_.current = jump_tables_ + context * kJumpEntries;
+  }
+  void forget_jumps() { ++jumps_.epoch; }
+  void remember_jump(uint64_t vpc, const void* block, JitPage* table) {
+    jumps_.current[(vpc >> 1) % kJumpEntries] = {vpc, jumps_.epoch, block, table};
+  }
+
   // Blocks translated, and times the buffer filled up (statistics).
   uint64_t blocks_translated() const { return blocks_; }
   uint64_t buffer_flushes() const { return flushes_; }
@@ -92,6 +120,12 @@ class Jit {
 
   Hart& hart_;
   unsigned page_count_;
+  // Read by blocks at a fixed address: keep the two words together.
+  struct JumpState {
+    JitJump* current;
+    uint64_t epoch;
+  } jumps_{nullptr, 1};
+  JitJump* jump_tables_ = nullptr;  // kTlbContexts * kJumpEntries
   JitPage* tables_ = nullptr;
   uint8_t* touched_ = nullptr;  // per table: reset_page() must clear it
   uint8_t* code_rw_ = nullptr;  // the writable view of the buffer

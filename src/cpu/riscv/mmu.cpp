@@ -236,6 +236,7 @@ void Hart::note_ram_store(uint64_t paddr) {
   if (state != nullptr && HartShared::invalidate_on_store(*state)) {
     // Possibly the page being executed: look it up again before the next instruction.
     invalidate_fetch();
+    if (jit_) jit_->forget_jumps();
   }
 }
 
