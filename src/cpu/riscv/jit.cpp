@@ -202,7 +202,14 @@ class BlockEmitter : public Xbyak::CodeGenerator {
         return false;
       case kInline_auipc:
         if (!sink) {
-          lea(rax, ptr[r15 + static_cast<int32_t>(off + d.imm)]);
+          // imm is up to 2^31 - 4096 and off below 4096: the sum may not fit a displacement.
+          const int64_t offset = static_cast<int64_t>(off) + d.imm;
+          if (offset == static_cast<int32_t>(offset)) {
+            lea(rax, ptr[r15 + static_cast<int32_t>(offset)]);
+          } else {
+            mov(rax, offset);
+            add(rax, r15);
+          }
           mov(X(d.rd), rax);
         }
         return false;

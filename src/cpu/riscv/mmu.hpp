@@ -39,7 +39,7 @@ struct TlbEntry {
 };
 static_assert(sizeof(TlbEntry) == 32, "a power of two keeps the index computation one shift");
 
-inline constexpr unsigned kTlbEntries = 256;  // per access type and mode; direct-mapped
+inline constexpr unsigned kTlbEntries = 1024;  // per access type and mode; direct-mapped
 
 inline unsigned tlb_index(uint64_t vaddr) {
   return static_cast<unsigned>(vaddr / kPageSize) % kTlbEntries;
