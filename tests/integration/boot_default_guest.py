@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Boots the default guest (kernel + busybox initramfs) and checks the shell.
 
-Usage: boot_default_guest.py VIREO CPUS FIRMWARE   (FIRMWARE: none | PATH)
+Usage: boot_default_guest.py VIREO CPUS FIRMWARE [VIREO-ARG...]   (FIRMWARE: none | PATH)
 """
 import datetime
+import hashlib
 import os
 import sys
 import time
@@ -13,12 +14,12 @@ from guest import Guest, GuestError, default_guest  # noqa: E402
 
 
 def main():
-    vireo, cpus, firmware = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    vireo, cpus, firmware, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
     kernel, initrd = default_guest()
     if kernel is None:
         return 1
     argv = [vireo, "run", "--kernel", kernel, "--initrd", initrd, "--cmdline", "console=ttyS0",
-            "--cpus", str(cpus), "--memory", "256M", "--firmware", firmware]
+            "--cpus", str(cpus), "--memory", "256M", "--firmware", firmware] + extra
     print("running:", " ".join(argv))
     g = Guest(argv, timeout=900)
     try:
@@ -30,6 +31,11 @@ def main():
         assert out.strip() == str(cpus), f"nproc said {out!r}, expected {cpus}"
         out = g.run("echo $((6*7))")
         assert out.strip() == "42", f"arithmetic said {out!r}"
+        # Enough work for hot code to be translated (with the JIT): busybox's
+        # seq and md5sum must agree with the host.
+        out = g.run("seq 1 30000 | md5sum", timeout=300)
+        want = hashlib.md5("".join(f"{i}\n" for i in range(1, 30001)).encode()).hexdigest()
+        assert out.split()[:1] == [want], f"md5sum said {out!r}, expected {want}"
         out = g.run("date +%Y")
         year = str(datetime.datetime.now(datetime.timezone.utc).year)
         assert out.strip() == year, f"guest year {out!r}, host year {year}"
