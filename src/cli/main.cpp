@@ -253,9 +253,12 @@ int main(int argc, char** argv) {
   if (!status->message.empty()) std::fprintf(stderr, "vireo: %s\n", status->message.c_str());
   if (stats) {
     std::fprintf(
-        stderr, "vireo: stats: instret=%llu seconds=%.3f mips=%.1f\n",
+        stderr,
+        "vireo: stats: instret=%llu seconds=%.3f mips=%.1f jit_blocks=%llu jit_flushes=%llu\n",
         static_cast<unsigned long long>(status->instret), status->seconds,
-        status->seconds > 0 ? static_cast<double>(status->instret) / status->seconds / 1e6 : 0.0);
+        status->seconds > 0 ? static_cast<double>(status->instret) / status->seconds / 1e6 : 0.0,
+        static_cast<unsigned long long>(status->jit_blocks),
+        static_cast<unsigned long long>(status->jit_flushes));
   }
   return status->code;
 }

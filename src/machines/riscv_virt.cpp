@@ -532,4 +532,16 @@ uint64_t RiscvVirt::instret_total() const {
   return total;
 }
 
+uint64_t RiscvVirt::jit_blocks_total() const {
+  uint64_t total = 0;
+  for (const auto& h : harts_) total += h->jit_blocks_translated();
+  return total;
+}
+
+uint64_t RiscvVirt::jit_flushes_total() const {
+  uint64_t total = 0;
+  for (const auto& h : harts_) total += h->jit_buffer_flushes();
+  return total;
+}
+
 }  // namespace vireo

@@ -89,6 +89,8 @@ class RiscvVirt final : public riscv::HartHost, public Machine {
   ExitStatus exit_status() const override;
   size_t console_input(std::span<const uint8_t> bytes) override;
   uint64_t instret_total() const override;
+  uint64_t jit_blocks_total() const override;
+  uint64_t jit_flushes_total() const override;
 
   GuestMemory& memory() { return memory_; }
   const Bus& bus() const { return bus_; }

@@ -76,6 +76,8 @@ Result<ExitStatus> run_vm(const VmConfig& config) {
   io_thread.join();
   ExitStatus status = (*board)->exit_status();
   status.instret = (*board)->instret_total();
+  status.jit_blocks = (*board)->jit_blocks_total();
+  status.jit_flushes = (*board)->jit_flushes_total();
   status.seconds = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
   board_ptr = nullptr;
   return status;

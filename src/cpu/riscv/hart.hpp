@@ -194,6 +194,7 @@ class Hart {
   uint64_t instret() const { return retired_published_.load(std::memory_order_relaxed); }
   // Blocks the JIT translated so far (0 without --jit). On the hart's thread.
   uint64_t jit_blocks_translated() const { return jit_ ? jit_->blocks_translated() : 0; }
+  uint64_t jit_buffer_flushes() const { return jit_ ? jit_->buffer_flushes() : 0; }
 
   // Changes the privilege level (tests, debuggers, SBI).
   void set_priv(Priv p);
