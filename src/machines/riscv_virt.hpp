@@ -45,7 +45,7 @@ struct RiscvVirtConfig {
   std::string cmdline;
   std::string firmware_path;  // empty: --firmware none (built-in SBI, or bare-metal ELF)
   bool trace = false;
-  bool jit = true;  // translate hot guest code (riscv/jit.hpp); false: interpret only
+  bool jit = true;  // translate hot guest code (cpu/riscv/jit/); false: interpret only
   // Virtio devices, built in this order: device i gets virtio-mmio slot i
   // (kVirtioBase + i * kVirtioSlotSize, PLIC IRQ kVirtioIrqBase + i) and a
   // device-tree node. At most kVirtioSlots.

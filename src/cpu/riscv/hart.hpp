@@ -26,7 +26,7 @@
 #include "cpu/riscv/csr.hpp"
 #include "cpu/riscv/decode_cache.hpp"
 #include "cpu/riscv/isa.hpp"
-#include "cpu/riscv/jit.hpp"
+#include "cpu/riscv/jit/jit.hpp"
 #include "cpu/riscv/mmu.hpp"
 
 namespace vireo::riscv {
@@ -83,7 +83,7 @@ struct HartConfig {
   bool builtin_sbi = false;
   // Print every executed instruction (pc, raw, disassemble()) to stderr.
   bool trace = false;
-  // Translate hot code to host code (jit.hpp); off: interpret everything.
+  // Translate hot code to host code (jit/jit.hpp); off: interpret everything.
   bool jit = false;
   // Guest-physical ranges inside RAM that must be routed to the Bus instead of
   // RAM (HTIF tohost/fromhost of bare-metal ELF tests). Pages holding them
@@ -221,8 +221,8 @@ class Hart {
   friend class Sbi;
   friend struct SystemInsns;    // isa/system.cpp: xRET, WFI, SFENCE.VMA, FENCE.I, ECALL
   friend class HartTestPeer;    // white-box unit tests
-  friend class Jit;             // translated blocks call the lazy-decode stubs' decoder
-  friend struct JitHartLayout;  // and address the hot fields below directly
+  friend class Jit;             // decodes slots as the lazy-decode stub does
+  friend struct JitHartLayout;  // blocks address the hot fields below directly
 
   // ---- Instruction-fetch loop (interp.cpp) ----
   enum class FetchStatus : uint8_t { kOk, kTrapped, kExit };
@@ -232,6 +232,9 @@ class Hart {
   FetchStatus enter_fetch_page();
   bool fetch_parcel(uint64_t vaddr, uint16_t& out);  // raises on fault
   static void exec_decode_lazily(Hart& h, const DecodedInsn& slot);
+  // Decodes the instruction at `offset` of a page of code (`page`: its host
+  // address) into its slot: what exec_decode_lazily does before it runs it.
+  static void decode_slot(DecodedInsn& d, const uint8_t* page, unsigned offset);
   static void exec_page_straddling(Hart& h, const DecodedInsn& slot);
   const void* translate_block(unsigned slot);  // the JIT block at `slot` of the fetch page
   // What the hart can do next, decided between chunks (HSM state, WFI).

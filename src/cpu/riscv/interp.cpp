@@ -44,10 +44,8 @@ bool is_compressed(uint16_t parcel) { return (parcel & 3) != 3; }
 
 // ---- Decode-cache stubs ----
 
-void Hart::exec_decode_lazily(Hart& h, const DecodedInsn& slot) {
-  const uint64_t offset = h.pc & kPageOffsetMask;
-  const uint16_t lo = read_parcel(h.fetch_host_ + offset);
-  auto& d = const_cast<DecodedInsn&>(slot);  // the slot lives in our own cache
+void Hart::decode_slot(DecodedInsn& d, const uint8_t* page, unsigned offset) {
+  const uint16_t lo = read_parcel(page + offset);
   if (is_compressed(lo)) {
     d = decode(lo);
   } else if (offset == kPageSize - 2) {
@@ -56,8 +54,13 @@ void Hart::exec_decode_lazily(Hart& h, const DecodedInsn& slot) {
     d.exec = &exec_page_straddling;
     d.inline_op = kInlineNone;
   } else {
-    d = decode(lo | static_cast<uint32_t>(read_parcel(h.fetch_host_ + offset + 2)) << 16);
+    d = decode(lo | static_cast<uint32_t>(read_parcel(page + offset + 2)) << 16);
   }
+}
+
+void Hart::exec_decode_lazily(Hart& h, const DecodedInsn& slot) {
+  auto& d = const_cast<DecodedInsn&>(slot);  // the slot lives in our own cache
+  decode_slot(d, h.fetch_host_, static_cast<unsigned>(h.pc & kPageOffsetMask));
   d.exec(h, d);
 }
 

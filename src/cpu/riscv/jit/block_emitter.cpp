@@ -1,0 +1,558 @@
+// The JIT's code generator (see block_emitter.hpp), with xbyak.
+#include "cpu/riscv/jit/block_emitter.hpp"
+
+#include <deque>
+#include <type_traits>
+
+#include <xbyak/xbyak.h>
+
+#include "cpu/riscv/hart.hpp"
+#include "cpu/riscv/isa/inline_ops.hpp"
+#include "cpu/riscv/jit/jit.hpp"
+
+namespace vireo::riscv {
+
+namespace {
+
+static_assert(sizeof(TlbEntry) == 32 && offsetof(TlbEntry, tag) == 0 &&
+                  offsetof(TlbEntry, addend) == 8,
+              "the inlined TLB lookup knows this layout");
+static_assert(offsetof(TlbSet, entries) == 0);
+constexpr int kTlbAccessStride = static_cast<int>(sizeof(TlbEntry) * kTlbEntries);
+
+static_assert(sizeof(JitJump) == 32 && offsetof(JitJump, vpc) == 0 &&
+                  offsetof(JitJump, epoch) == 8 && offsetof(JitJump, block) == 16 &&
+                  offsetof(JitJump, table) == 24,
+              "the inlined jump-cache lookup knows this layout");
+
+// Slow paths of the inlined loads and stores: the access through the Hart's
+// full path (misaligned, page-crossing, TLB miss, MMIO, code pages). False
+// after a trap.
+template <class T>
+bool load_slow_path(Hart* h, uint64_t vaddr, uint32_t rd) {
+  using Unsigned = std::make_unsigned_t<T>;
+  Unsigned value;
+  if (!h->load<Unsigned>(vaddr, value)) return false;
+  h->x[rd] = static_cast<uint64_t>(static_cast<int64_t>(static_cast<T>(value)));
+  return true;
+}
+
+template <class T>
+bool store_slow_path(Hart* h, uint64_t vaddr, uint64_t value) {
+  return h->store<T>(vaddr, static_cast<T>(value));
+}
+
+// The 4-byte form of an inline op (each op comes as 4-byte, compressed).
+unsigned base_op(uint8_t inline_op) {
+  return inline_op >= kInlineCall ? (inline_op & ~1u) : inline_op;
+}
+
+using namespace Xbyak::util;
+using Xbyak::CodeGenerator;
+using Xbyak::Operand;
+
+// xbyak's two-operand ALU instructions and shifts, as member pointers.
+using BinOp = void (CodeGenerator::*)(const Operand&, const Operand&);
+using ImmOp = void (CodeGenerator::*)(const Operand&, uint32_t);
+using ShiftClOp = void (CodeGenerator::*)(const Operand&, const Xbyak::Reg8&);
+using ShiftImmOp = void (CodeGenerator::*)(const Operand&, int);
+constexpr BinOp kAdd = &CodeGenerator::add, kSub = &CodeGenerator::sub, kXor = &CodeGenerator::xor_,
+                kOr = &CodeGenerator::or_, kAnd = &CodeGenerator::and_;
+constexpr ImmOp kAddI = &CodeGenerator::add, kXorI = &CodeGenerator::xor_,
+                kOrI = &CodeGenerator::or_, kAndI = &CodeGenerator::and_;
+constexpr ShiftClOp kShl = &CodeGenerator::shl, kShr = &CodeGenerator::shr,
+                    kSar = &CodeGenerator::sar;
+constexpr ShiftImmOp kShlI = &CodeGenerator::shl, kShrI = &CodeGenerator::shr,
+                     kSarI = &CodeGenerator::sar;
+
+class BlockEmitter : public CodeGenerator {
+ public:
+  BlockEmitter(uint8_t* buffer, size_t size, const JitHartLayout& layout, const void* jump_state)
+      : CodeGenerator(size, buffer), l_(layout), jump_state_(jump_state) {}
+
+  void emit_block(std::span<const DecodedInsn* const> insns, unsigned start) {
+    const unsigned n = static_cast<unsigned>(insns.size());
+    Xbyak::Label bail;
+    // Never start what the chunk's budget cannot finish: the interpreter
+    // runs the rest of the chunk.
+    cmp(r12, n);
+    jb(bail, T_NEAR);
+    unsigned off = start;
+    bool ended = false;
+    for (unsigned k = 0; k < n; ++k) {
+      const DecodedInsn& d = *insns[k];
+      ended = emit_insn(d, off, k);
+      off += d.len;
+    }
+    if (!ended) chain(off, n);  // ran into the page end or the length limit
+    L(bail);
+    set_pc(start);
+    jmp(rbp);
+    L(exit_at_rax_);
+    mov(hart_pc(), rax);
+    jmp(rbp);
+    for (Stub& stub : stubs_) emit_stub(stub);
+  }
+
+ private:
+  // Out-of-line code after the block: slow paths of loads and stores, and
+  // the exits after calls that did not fall through.
+  struct Stub {
+    enum Kind { kLoad, kStore, kCallExit } kind;
+    Xbyak::Label entry, resume;
+    unsigned off = 0, len = 0, k = 0;
+    uint32_t reg = 0;  // load: rd; store: rs2
+    const void* helper = nullptr;
+  };
+
+  Xbyak::Address X(unsigned r) { return qword[rbx + l_.x + 8 * static_cast<int>(r)]; }
+  Xbyak::Address X32(unsigned r) { return dword[rbx + l_.x + 8 * static_cast<int>(r)]; }
+  Xbyak::Address hart_pc() { return qword[rbx + l_.pc]; }
+
+  void set_pc(int64_t page_offset) {
+    lea(rax, ptr[r15 + static_cast<int32_t>(page_offset)]);
+    mov(hart_pc(), rax);
+  }
+  // The Hart's budget as the interpreter keeps it before instruction k.
+  void sync_budget(unsigned k) {
+    lea(rdx, ptr[r12 - static_cast<int32_t>(k)]);
+    mov(qword[rbx + l_.budget], rdx);
+  }
+
+  // Leaves through `target` (a page offset) after `count` instructions:
+  // straight into the target's block when it is on this page and translated,
+  // through the jump cache when it is on another page.
+  void chain(int64_t target, unsigned count) {
+    sub(r12, count);
+    if (target >= 0 && target < static_cast<int64_t>(kPageSize)) {
+      Xbyak::Label miss;
+      mov(rax, qword[r13 + static_cast<int32_t>(target / 2 * 8)]);
+      test(rax, rax);
+      jz(miss);
+      jmp(rax);
+      L(miss);
+      set_pc(target);
+      jmp(rbp);
+      return;
+    }
+    lea(rax, ptr[r15 + static_cast<int32_t>(target)]);
+    jump_out();
+  }
+
+  // To the pc in rax, on another page: its block from the jump cache, or
+  // back to the interpreter. The block's page becomes the fetch page (the
+  // interpreter notices the change when the run returns).
+  void jump_out() {
+    mov(rsi, reinterpret_cast<uintptr_t>(jump_state_));
+    mov(rdx, qword[rsi]);  // the current context's entries
+    mov(ecx, eax);
+    and_(ecx, (Jit::kJumpEntries - 1) << 1);
+    shl(ecx, 4);  // (pc / 2 % entries) * 32
+    add(rdx, rcx);
+    cmp(qword[rdx], rax);
+    jne(exit_at_rax_, T_NEAR);
+    mov(rcx, qword[rsi + 8]);  // the epoch
+    cmp(qword[rdx + 8], rcx);
+    jne(exit_at_rax_, T_NEAR);
+    mov(r13, qword[rdx + 24]);
+    mov(r15, rax);
+    and_(r15, static_cast<int32_t>(~kPageOffsetMask));
+    mov(qword[rbx + l_.fetch_vpage], r15);
+    jmp(qword[rdx + 16]);
+  }
+
+  // Returns true when the instruction ended the block.
+  // clang-format off
+  bool emit_insn(const DecodedInsn& d, unsigned off, unsigned k) {
+    const unsigned op = base_op(d.inline_op);
+    switch (op) {
+      case kInline_jal:
+        if (d.rd != 32) {
+          lea(rax, ptr[r15 + static_cast<int32_t>(off + d.len)]);
+          mov(X(d.rd), rax);
+        }
+        chain(static_cast<int64_t>(off) + d.imm, k + 1);
+        return true;
+      case kInline_jalr: emit_jalr(d, off, k); return true;
+      case kInline_beq: case kInline_bne: case kInline_blt:
+      case kInline_bge: case kInline_bltu: case kInline_bgeu:
+        emit_branch(d, op, off, k);
+        return true;
+      case kInline_lb: load<int8_t>(d, off, k); return false;
+      case kInline_lh: load<int16_t>(d, off, k); return false;
+      case kInline_lw: load<int32_t>(d, off, k); return false;
+      case kInline_ld: load<int64_t>(d, off, k); return false;
+      case kInline_lbu: load<uint8_t>(d, off, k); return false;
+      case kInline_lhu: load<uint16_t>(d, off, k); return false;
+      case kInline_lwu: load<uint32_t>(d, off, k); return false;
+      case kInline_sb: store<uint8_t>(d, off, k); return false;
+      case kInline_sh: store<uint16_t>(d, off, k); return false;
+      case kInline_sw: store<uint32_t>(d, off, k); return false;
+      case kInline_sd: store<uint64_t>(d, off, k); return false;
+      default: break;
+    }
+    if (!emit_alu(d, op, off)) call_exec(d, off, k);
+    return false;
+  }
+  // clang-format on
+
+  void emit_jalr(const DecodedInsn& d, unsigned off, unsigned k) {
+    mov(rax, X(d.rs1));  // the target is read before rd is written
+    if (d.imm != 0) add(rax, static_cast<int32_t>(d.imm));
+    and_(rax, -2);
+    if (d.rd != 32) {
+      lea(rcx, ptr[r15 + static_cast<int32_t>(off + d.len)]);
+      mov(X(d.rd), rcx);
+    }
+    sub(r12, k + 1);
+    Xbyak::Label other_page;
+    mov(rcx, rax);
+    and_(rcx, static_cast<int32_t>(~kPageOffsetMask));
+    cmp(rcx, r15);
+    jne(other_page, T_NEAR);
+    mov(ecx, eax);
+    and_(ecx, static_cast<int32_t>(kPageOffsetMask));
+    mov(rcx, qword[r13 + rcx * 4]);  // entry[offset / 2]
+    test(rcx, rcx);
+    jz(exit_at_rax_, T_NEAR);
+    jmp(rcx);
+    L(other_page);
+    jump_out();
+  }
+
+  // clang-format off
+  void emit_branch(const DecodedInsn& d, unsigned op, unsigned off, unsigned k) {
+    Xbyak::Label taken;
+    mov(rax, X(d.rs1));
+    cmp(rax, X(d.rs2));
+    switch (op) {
+      case kInline_beq: je(taken, T_NEAR); break;
+      case kInline_bne: jne(taken, T_NEAR); break;
+      case kInline_blt: jl(taken, T_NEAR); break;
+      case kInline_bge: jge(taken, T_NEAR); break;
+      case kInline_bltu: jb(taken, T_NEAR); break;
+      default: jae(taken, T_NEAR); break;
+    }
+    chain(off + d.len, k + 1);
+    L(taken);
+    chain(static_cast<int64_t>(off) + d.imm, k + 1);
+  }
+  // clang-format on
+
+  // ---- ALU: rax = the result, then x[rd] = rax ----
+
+  void op64(const DecodedInsn& d, BinOp op) {
+    mov(rax, X(d.rs1));
+    (this->*op)(rax, X(d.rs2));
+  }
+  void op64i(const DecodedInsn& d, ImmOp op) {
+    mov(rax, X(d.rs1));
+    (this->*op)(rax, static_cast<uint32_t>(static_cast<int32_t>(d.imm)));
+  }
+  // The W forms compute on the low 32 bits and sign-extend the result.
+  void op32(const DecodedInsn& d, BinOp op) {
+    mov(eax, X32(d.rs1));
+    (this->*op)(eax, X32(d.rs2));
+    movsxd(rax, eax);
+  }
+  // x86 masks shift counts to 6 bits (5 for 32-bit operands), as RISC-V does.
+  void shift64(const DecodedInsn& d, ShiftClOp op) {
+    mov(rcx, X(d.rs2));
+    mov(rax, X(d.rs1));
+    (this->*op)(rax, cl);
+  }
+  void shift32(const DecodedInsn& d, ShiftClOp op) {
+    mov(rcx, X(d.rs2));
+    mov(eax, X32(d.rs1));
+    (this->*op)(eax, cl);
+    movsxd(rax, eax);
+  }
+  void shift64i(const DecodedInsn& d, ShiftImmOp op) {
+    mov(rax, X(d.rs1));
+    (this->*op)(rax, static_cast<int>(d.imm & 63));
+  }
+  void shift32i(const DecodedInsn& d, ShiftImmOp op) {
+    mov(eax, X32(d.rs1));
+    (this->*op)(eax, static_cast<int>(d.imm & 31));
+    movsxd(rax, eax);
+  }
+  // slt/sltu/slti/sltiu: rax = 0 or 1.
+  void set_less(const DecodedInsn& d, bool immediate, bool is_unsigned) {
+    xor_(eax, eax);
+    mov(rcx, X(d.rs1));
+    if (immediate) {
+      cmp(rcx, static_cast<uint32_t>(static_cast<int32_t>(d.imm)));
+    } else {
+      cmp(rcx, X(d.rs2));
+    }
+    is_unsigned ? setb(al) : setl(al);
+  }
+
+  // Register-register and register-immediate ALU operations, the upper
+  // immediates and the multiplies. Returns false for anything else (the
+  // caller calls exec): mulhsu, the divisions (their edge cases), CSRs,
+  // atomics, FP, system instructions. rd = x0 writes the sink x[32], as
+  // the interpreter does.
+  // clang-format off
+  bool emit_alu(const DecodedInsn& d, unsigned op, unsigned off) {
+    switch (op) {
+      case kInline_lui:  // a sign-extended 32-bit immediate
+        mov(X(d.rd), static_cast<uint64_t>(d.imm));
+        return true;
+      case kInline_auipc: {
+        // imm is up to 2^31 - 4096 and off below 4096: the sum may not fit a displacement.
+        const int64_t offset = static_cast<int64_t>(off) + d.imm;
+        if (offset == static_cast<int32_t>(offset)) {
+          lea(rax, ptr[r15 + static_cast<int32_t>(offset)]);
+        } else {
+          mov(rax, offset);
+          add(rax, r15);
+        }
+        break;
+      }
+      case kInline_addi:
+        mov(rax, X(d.rs1));
+        if (d.imm != 0) add(rax, static_cast<int32_t>(d.imm));
+        break;
+      case kInline_xori: op64i(d, kXorI); break;
+      case kInline_ori: op64i(d, kOrI); break;
+      case kInline_andi: op64i(d, kAndI); break;
+      case kInline_slli: shift64i(d, kShlI); break;
+      case kInline_srli: shift64i(d, kShrI); break;
+      case kInline_srai: shift64i(d, kSarI); break;
+      case kInline_slti: set_less(d, true, false); break;
+      case kInline_sltiu: set_less(d, true, true); break;
+      case kInline_addiw:
+        mov(eax, X32(d.rs1));
+        add(eax, static_cast<uint32_t>(static_cast<int32_t>(d.imm)));
+        movsxd(rax, eax);
+        break;
+      case kInline_slliw: shift32i(d, kShlI); break;
+      case kInline_srliw: shift32i(d, kShrI); break;
+      case kInline_sraiw: shift32i(d, kSarI); break;
+      case kInline_add: op64(d, kAdd); break;
+      case kInline_sub: op64(d, kSub); break;
+      case kInline_xor: op64(d, kXor); break;
+      case kInline_or: op64(d, kOr); break;
+      case kInline_and: op64(d, kAnd); break;
+      case kInline_sll: shift64(d, kShl); break;
+      case kInline_srl: shift64(d, kShr); break;
+      case kInline_sra: shift64(d, kSar); break;
+      case kInline_slt: set_less(d, false, false); break;
+      case kInline_sltu: set_less(d, false, true); break;
+      case kInline_addw: op32(d, kAdd); break;
+      case kInline_subw: op32(d, kSub); break;
+      case kInline_sllw: shift32(d, kShl); break;
+      case kInline_srlw: shift32(d, kShr); break;
+      case kInline_sraw: shift32(d, kSar); break;
+      case kInline_mul: mov(rax, X(d.rs1)); imul(rax, X(d.rs2)); break;
+      case kInline_mulw: mov(eax, X32(d.rs1)); imul(eax, X32(d.rs2)); movsxd(rax, eax); break;
+      case kInline_mulh:  // rdx:rax = rax * operand
+        mov(rax, X(d.rs1));
+        imul(X(d.rs2));
+        mov(rax, rdx);
+        break;
+      case kInline_mulhu: mov(rax, X(d.rs1)); mul(X(d.rs2)); mov(rax, rdx); break;
+      default: return false;
+    }
+    mov(X(d.rd), rax);
+    return true;
+  }
+  // clang-format on
+
+  // ---- Loads and stores ----
+
+  // vaddr = x[rs1] + imm into rax; then the TLB probe of `access` for a
+  // `size`-byte access. On a hit rax holds the host address; a miss jumps to
+  // `slow` with rax = vaddr.
+  void tlb_probe(const DecodedInsn& d, Access access, unsigned size, Xbyak::Label& slow) {
+    const int a = static_cast<int>(access) * kTlbAccessStride;
+    mov(rax, X(d.rs1));
+    if (d.imm != 0) add(rax, static_cast<int32_t>(d.imm));
+    mov(ecx, eax);
+    shr(ecx, 7);
+    and_(ecx, static_cast<int32_t>((kTlbEntries - 1) * sizeof(TlbEntry)));  // index * 32
+    mov(rdx, rax);
+    and_(rdx, static_cast<int32_t>(~kPageOffsetMask | (size - 1)));
+    cmp(rdx, qword[r14 + rcx + a]);
+    jne(slow, T_NEAR);
+    add(rax, qword[r14 + rcx + a + 8]);
+  }
+
+  Stub& add_stub(Stub::Kind kind, const DecodedInsn& d, unsigned off, unsigned k, uint32_t reg,
+                 const void* helper) {
+    Stub& s = stubs_.emplace_back();
+    s.kind = kind;
+    s.off = off;
+    s.len = d.len;
+    s.k = k;
+    s.reg = reg;
+    s.helper = helper;
+    return s;
+  }
+
+  // T is the guest access type; its signedness decides the extension.
+  // clang-format off
+  template <class T>
+  void load(const DecodedInsn& d, unsigned off, unsigned k) {
+    Stub& s =
+        add_stub(Stub::kLoad, d, off, k, d.rd, reinterpret_cast<const void*>(&load_slow_path<T>));
+    tlb_probe(d, Access::kLoad, sizeof(T), s.entry);
+    constexpr bool kSigned = std::is_signed_v<T>;
+    switch (sizeof(T)) {
+      case 1: kSigned ? movsx(rax, byte[rax]) : movzx(eax, byte[rax]); break;
+      case 2: kSigned ? movsx(rax, word[rax]) : movzx(eax, word[rax]); break;
+      case 4: kSigned ? movsxd(rax, dword[rax]) : mov(eax, dword[rax]); break;
+      default: mov(rax, qword[rax]); break;
+    }
+    mov(X(d.rd), rax);
+    L(s.resume);
+  }
+
+  template <class T>
+  void store(const DecodedInsn& d, unsigned off, unsigned k) {
+    Stub& s = add_stub(Stub::kStore, d, off, k, d.rs2,
+                       reinterpret_cast<const void*>(&store_slow_path<T>));
+    tlb_probe(d, Access::kStore, sizeof(T), s.entry);
+    mov(rcx, X(d.rs2));
+    switch (sizeof(T)) {
+      case 1: mov(byte[rax], cl); break;
+      case 2: mov(word[rax], cx); break;
+      case 4: mov(dword[rax], ecx); break;
+      default: mov(qword[rax], rcx); break;
+    }
+    L(s.resume);
+  }
+  // clang-format on
+
+  // An instruction the block does not inline: its exec, as the interpreter
+  // calls it. The block goes on only if pc moved to the next instruction and
+  // the fetch page is still valid (no trap, no jump, no context change).
+  void call_exec(const DecodedInsn& d, unsigned off, unsigned k) {
+    set_pc(off);
+    sync_budget(k);
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uintptr_t>(&d));
+    mov(rax, reinterpret_cast<uintptr_t>(d.exec));
+    call(rax);
+    Stub& s = add_stub(Stub::kCallExit, d, off, k, 0, nullptr);
+    lea(rax, ptr[r15 + static_cast<int32_t>(off + d.len)]);
+    cmp(hart_pc(), rax);
+    jne(s.entry, T_NEAR);
+    cmp(qword[rbx + l_.fetch_vpage], r15);
+    jne(s.entry, T_NEAR);
+    mov(r14, qword[rbx + l_.data_tlb]);
+  }
+
+  void emit_stub(Stub& s) {
+    L(s.entry);
+    if (s.kind == Stub::kCallExit) {
+      sub(r12, s.k + 1);  // pc is already where execution goes on
+      jmp(rbp);
+      return;
+    }
+    mov(rsi, rax);  // the virtual address (set_pc clobbers rax)
+    set_pc(s.off);
+    sync_budget(s.k);
+    mov(rdi, rbx);
+    if (s.kind == Stub::kLoad) {
+      mov(edx, s.reg);
+    } else {
+      mov(rdx, X(s.reg));
+    }
+    mov(rax, reinterpret_cast<uintptr_t>(s.helper));
+    call(rax);
+    Xbyak::Label trapped, invalidated;
+    test(al, al);
+    jz(trapped);
+    // An MMIO access or a store to a page holding code invalidates the fetch
+    // page: the interpreter looks it up again, from the next instruction.
+    cmp(qword[rbx + l_.fetch_vpage], r15);
+    jne(invalidated);
+    mov(r14, qword[rbx + l_.data_tlb]);
+    jmp(s.resume, T_NEAR);
+    L(invalidated);
+    set_pc(s.off + s.len);
+    L(trapped);  // the trap left the vector in pc
+    sub(r12, s.k + 1);
+    jmp(rbp);
+  }
+
+  const JitHartLayout& l_;
+  const void* jump_state_;    // Jit's jump-cache state
+  std::deque<Stub> stubs_;    // a deque: Labels must not move
+  Xbyak::Label exit_at_rax_;  // leave with pc = rax
+};
+
+}  // namespace
+
+JitHartLayout::JitHartLayout(const Hart& h) {
+  const auto* base = reinterpret_cast<const char*>(&h);
+  auto at = [base](const void* field) {
+    return static_cast<int>(static_cast<const char*>(field) - base);
+  };
+  x = at(&h.x[0]);
+  pc = at(&h.pc);
+  budget = at(&h.budget_left_);
+  fetch_vpage = at(&h.fetch_vpage_);
+  data_tlb = at(&h.data_tlb_);
+}
+
+bool jit_ends_block(const DecodedInsn& d) {
+  switch (base_op(d.inline_op)) {
+    case kInline_jal:
+    case kInline_jalr:
+    case kInline_beq:
+    case kInline_bne:
+    case kInline_blt:
+    case kInline_bge:
+    case kInline_bltu:
+    case kInline_bgeu:
+      return true;
+    default:
+      return false;
+  }
+}
+
+size_t jit_emit_block(uint8_t* buffer, size_t room, const JitHartLayout& layout,
+                      const void* jump_state, std::span<const DecodedInsn* const> insns,
+                      unsigned start) {
+  BlockEmitter e(buffer, room, layout, jump_state);
+  e.emit_block(insns, start);
+  return e.getSize();
+}
+
+size_t jit_emit_trampoline(uint8_t* buffer, size_t room, const JitHartLayout& layout) {
+  CodeGenerator g(room, buffer);
+  Xbyak::Label exit;
+  // enter(hart, budget, table, vpage, block): SysV arguments in rdi, rsi,
+  // rdx, rcx, r8. Six pushes and the return address leave rsp 16-aligned
+  // after one more 8-byte adjustment, as calls from blocks need.
+  g.push(rbp);
+  g.push(rbx);
+  g.push(r12);
+  g.push(r13);
+  g.push(r14);
+  g.push(r15);
+  g.sub(rsp, 8);
+  g.mov(rbx, rdi);
+  g.mov(r12, rsi);
+  g.mov(r13, rdx);
+  g.mov(r15, rcx);
+  g.mov(r14, g.qword[rbx + layout.data_tlb]);
+  g.lea(rbp, g.ptr[rip + exit]);
+  g.jmp(r8);
+  g.L(exit);
+  g.mov(rax, r12);
+  g.add(rsp, 8);
+  g.pop(r15);
+  g.pop(r14);
+  g.pop(r13);
+  g.pop(r12);
+  g.pop(rbx);
+  g.pop(rbp);
+  g.ret();
+  return g.getSize();
+}
+
+}  // namespace vireo::riscv

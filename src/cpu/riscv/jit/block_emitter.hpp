@@ -1,0 +1,47 @@
+// The x86-64 code generator of the JIT: one block of decoded RISC-V
+// instructions in, host code out (see jit.hpp for what a block is).
+//
+// Register use inside blocks:
+//   rbx  the Hart (x[] and the hot interpreter fields are rbx-relative)
+//   r12  instructions left in the chunk when the current block was entered
+//   r13  the current page's JitPage::entry table (for chaining)
+//   r14  the Hart's data TlbSet (reloaded after every call)
+//   r15  the virtual page the block runs on
+//   rbp  the trampoline's exit path
+// rax, rcx, rdx, rsi, rdi are scratch. Guest registers live in the Hart.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "cpu/riscv/isa.hpp"
+
+namespace vireo::riscv {
+
+class Hart;
+
+// Offsets into the Hart that blocks address, taken from a live object (Hart
+// is not standard-layout, so offsetof is not available for it).
+struct JitHartLayout {
+  int x, pc, budget, fetch_vpage, data_tlb;
+  explicit JitHartLayout(const Hart& h);
+};
+
+// True for the instructions that end a block (branches and jumps).
+bool jit_ends_block(const DecodedInsn& d);
+
+// Emits the block of `insns` (decoded, none straddling the page end), which
+// starts at page offset `start`, into `buffer` (`room` bytes; the code runs
+// at another address: it is position-independent). `jump_state` is the Jit's
+// jump-cache state (current entries, epoch). Returns the code size; throws
+// Xbyak::Error when `room` is too small.
+size_t jit_emit_block(uint8_t* buffer, size_t room, const JitHartLayout& layout,
+                      const void* jump_state, std::span<const DecodedInsn* const> insns,
+                      unsigned start);
+
+// Emits the trampoline that enters blocks (see Jit::EnterFn) into `buffer`.
+// Returns its size.
+size_t jit_emit_trampoline(uint8_t* buffer, size_t room, const JitHartLayout& layout);
+
+}  // namespace vireo::riscv
