@@ -106,6 +106,7 @@ def main():
          "initrd"),
         ("bad serial", [vireo, "run", "--kernel", image, "--serial", "tcp:1234"], "stdio, null or file=PATH"),
         ("bad console", run + ["--kernel", image, "--console", "hvc"], "use uart or virtio"),
+        ("bad jit", run + ["--kernel", image, "--jit", "fast"], "use on or off"),
         ("vsock cid 2", run + ["--kernel", image, "--vsock", f"cid=2,socket={vsock_ok}"],
          "cid=N,socket=PATH"),
         ("vsock cid abc", run + ["--kernel", image, "--vsock", f"cid=abc,socket={vsock_ok}"],
