@@ -26,8 +26,10 @@ static_assert(sizeof(JitJump) == 32 && offsetof(JitJump, vpc) == 0 &&
               "the inlined jump-cache lookup knows this layout");
 
 // Slow paths of the inlined loads and stores: the access through the Hart's
-// full path (misaligned, page-crossing, TLB miss, MMIO, code pages). False
-// after a trap.
+// full path (misaligned, page-crossing, TLB miss, MMIO, code pages). `reg` is
+// rd for a load, rs2 for a store. False after a trap.
+using MemSlowFn = bool (*)(Hart*, uint64_t vaddr, uint32_t reg);
+
 template <class T>
 bool load_slow_path(Hart* h, uint64_t vaddr, uint32_t rd) {
   using Unsigned = std::make_unsigned_t<T>;
@@ -38,9 +40,35 @@ bool load_slow_path(Hart* h, uint64_t vaddr, uint32_t rd) {
 }
 
 template <class T>
-bool store_slow_path(Hart* h, uint64_t vaddr, uint64_t value) {
-  return h->store<T>(vaddr, static_cast<T>(value));
+bool store_slow_path(Hart* h, uint64_t vaddr, uint32_t rs2) {
+  return h->store<T>(vaddr, static_cast<T>(h->x[rs2]));
 }
+
+constexpr MemSlowFn kMemSlowPaths[] = {
+    &load_slow_path<int8_t>,    &load_slow_path<int16_t>,   &load_slow_path<int32_t>,
+    &load_slow_path<int64_t>,   &load_slow_path<uint8_t>,   &load_slow_path<uint16_t>,
+    &load_slow_path<uint32_t>,  &store_slow_path<uint8_t>,  &store_slow_path<uint16_t>,
+    &store_slow_path<uint32_t>, &store_slow_path<uint64_t>,
+};
+
+// The index of a slow path in kMemSlowPaths.
+template <class T, bool kStore>
+constexpr uint32_t mem_slow_index() {
+  for (uint32_t i = 0; i < std::size(kMemSlowPaths); ++i) {
+    if (kMemSlowPaths[i] == (kStore ? &store_slow_path<T> : &load_slow_path<T>)) return i;
+  }
+  return ~0u;
+}
+
+// What a block passes the shared slow-path and call thunks in edx: where the
+// instruction is and how far into the block.
+//   bits 0-11 page offset, 12-17 instructions before it in the block,
+//   18 a 4-byte instruction, 19-24 register, 25-28 slow-path index.
+constexpr uint32_t pack_site(unsigned off, unsigned k, unsigned len, uint32_t reg = 0,
+                             uint32_t slow = 0) {
+  return off | k << 12 | (len == 4 ? 1u : 0u) << 18 | reg << 19 | slow << 25;
+}
+static_assert(Jit::kMaxBlockInsns <= 64 && kPageSize == 4096, "pack_site's field widths");
 
 // The 4-byte form of an inline op (each op comes as 4-byte, compressed).
 unsigned base_op(uint8_t inline_op) {
@@ -67,8 +95,9 @@ constexpr ShiftImmOp kShlI = &CodeGenerator::shl, kShrI = &CodeGenerator::shr,
 
 class BlockEmitter : public CodeGenerator {
  public:
-  BlockEmitter(uint8_t* buffer, size_t size, const JitHartLayout& layout, const void* jump_state)
-      : CodeGenerator(size, buffer), l_(layout), jump_state_(jump_state) {}
+  BlockEmitter(uint8_t* buffer, size_t size, const JitHartLayout& layout, const void* jump_state,
+               const JitThunks& thunks)
+      : CodeGenerator(size, buffer), l_(layout), jump_state_(jump_state), thunks_(thunks) {}
 
   void emit_block(std::span<const DecodedInsn* const> insns, unsigned start) {
     const unsigned n = static_cast<unsigned>(insns.size());
@@ -95,14 +124,11 @@ class BlockEmitter : public CodeGenerator {
   }
 
  private:
-  // Out-of-line code after the block: slow paths of loads and stores, and
-  // the exits after calls that did not fall through.
+  // Out-of-line code after the block: the calls to the slow path of loads
+  // and stores.
   struct Stub {
-    enum Kind { kLoad, kStore, kCallExit } kind;
     Xbyak::Label entry, resume;
-    unsigned off = 0, len = 0, k = 0;
-    uint32_t reg = 0;  // load: rd; store: rs2
-    const void* helper = nullptr;
+    uint32_t site;
   };
 
   Xbyak::Address X(unsigned r) { return qword[rbx + l_.x + 8 * static_cast<int>(r)]; }
@@ -113,12 +139,6 @@ class BlockEmitter : public CodeGenerator {
     lea(rax, ptr[r15 + static_cast<int32_t>(page_offset)]);
     mov(hart_pc(), rax);
   }
-  // The Hart's budget as the interpreter keeps it before instruction k.
-  void sync_budget(unsigned k) {
-    lea(rdx, ptr[r12 - static_cast<int32_t>(k)]);
-    mov(qword[rbx + l_.budget], rdx);
-  }
-
   // Leaves through `target` (a page offset) after `count` instructions:
   // straight into the target's block when it is on this page and translated,
   // through the jump cache when it is on another page.
@@ -379,15 +399,9 @@ class BlockEmitter : public CodeGenerator {
     add(rax, qword[r14 + rcx + a + 8]);
   }
 
-  Stub& add_stub(Stub::Kind kind, const DecodedInsn& d, unsigned off, unsigned k, uint32_t reg,
-                 const void* helper) {
+  Stub& add_stub(const DecodedInsn& d, unsigned off, unsigned k, uint32_t reg, uint32_t slow) {
     Stub& s = stubs_.emplace_back();
-    s.kind = kind;
-    s.off = off;
-    s.len = d.len;
-    s.k = k;
-    s.reg = reg;
-    s.helper = helper;
+    s.site = pack_site(off, k, d.len, reg, slow);
     return s;
   }
 
@@ -395,8 +409,7 @@ class BlockEmitter : public CodeGenerator {
   // clang-format off
   template <class T>
   void load(const DecodedInsn& d, unsigned off, unsigned k) {
-    Stub& s =
-        add_stub(Stub::kLoad, d, off, k, d.rd, reinterpret_cast<const void*>(&load_slow_path<T>));
+    Stub& s = add_stub(d, off, k, d.rd, mem_slow_index<T, false>());
     tlb_probe(d, Access::kLoad, sizeof(T), s.entry);
     constexpr bool kSigned = std::is_signed_v<T>;
     switch (sizeof(T)) {
@@ -411,8 +424,7 @@ class BlockEmitter : public CodeGenerator {
 
   template <class T>
   void store(const DecodedInsn& d, unsigned off, unsigned k) {
-    Stub& s = add_stub(Stub::kStore, d, off, k, d.rs2,
-                       reinterpret_cast<const void*>(&store_slow_path<T>));
+    Stub& s = add_stub(d, off, k, d.rs2, mem_slow_index<T, true>());
     tlb_probe(d, Access::kStore, sizeof(T), s.entry);
     mov(rcx, X(d.rs2));
     switch (sizeof(T)) {
@@ -426,60 +438,27 @@ class BlockEmitter : public CodeGenerator {
   // clang-format on
 
   // An instruction the block does not inline: its exec, as the interpreter
-  // calls it. The block goes on only if pc moved to the next instruction and
-  // the fetch page is still valid (no trap, no jump, no context change).
+  // calls it, through the shared thunk (see jit_emit_runtime), which returns
+  // here only if pc moved to the next instruction and the fetch page is
+  // still valid (no trap, no jump, no context change).
   void call_exec(const DecodedInsn& d, unsigned off, unsigned k) {
-    set_pc(off);
-    sync_budget(k);
-    mov(rdi, rbx);
     mov(rsi, reinterpret_cast<uintptr_t>(&d));
-    mov(rax, reinterpret_cast<uintptr_t>(d.exec));
-    call(rax);
-    Stub& s = add_stub(Stub::kCallExit, d, off, k, 0, nullptr);
-    lea(rax, ptr[r15 + static_cast<int32_t>(off + d.len)]);
-    cmp(hart_pc(), rax);
-    jne(s.entry, T_NEAR);
-    cmp(qword[rbx + l_.fetch_vpage], r15);
-    jne(s.entry, T_NEAR);
-    mov(r14, qword[rbx + l_.data_tlb]);
+    mov(edx, pack_site(off, k, d.len));
+    call(thunks_.call_exec);
   }
 
+  // rax = the virtual address; the thunk returns here unless the access
+  // trapped or invalidated the fetch page.
   void emit_stub(Stub& s) {
     L(s.entry);
-    if (s.kind == Stub::kCallExit) {
-      sub(r12, s.k + 1);  // pc is already where execution goes on
-      jmp(rbp);
-      return;
-    }
-    mov(rsi, rax);  // the virtual address (set_pc clobbers rax)
-    set_pc(s.off);
-    sync_budget(s.k);
-    mov(rdi, rbx);
-    if (s.kind == Stub::kLoad) {
-      mov(edx, s.reg);
-    } else {
-      mov(rdx, X(s.reg));
-    }
-    mov(rax, reinterpret_cast<uintptr_t>(s.helper));
-    call(rax);
-    Xbyak::Label trapped, invalidated;
-    test(al, al);
-    jz(trapped);
-    // An MMIO access or a store to a page holding code invalidates the fetch
-    // page: the interpreter looks it up again, from the next instruction.
-    cmp(qword[rbx + l_.fetch_vpage], r15);
-    jne(invalidated);
-    mov(r14, qword[rbx + l_.data_tlb]);
+    mov(edx, s.site);
+    call(thunks_.mem_slow);
     jmp(s.resume, T_NEAR);
-    L(invalidated);
-    set_pc(s.off + s.len);
-    L(trapped);  // the trap left the vector in pc
-    sub(r12, s.k + 1);
-    jmp(rbp);
   }
 
   const JitHartLayout& l_;
-  const void* jump_state_;    // Jit's jump-cache state
+  const void* jump_state_;  // Jit's jump-cache state
+  const JitThunks& thunks_;
   std::deque<Stub> stubs_;    // a deque: Labels must not move
   Xbyak::Label exit_at_rax_;  // leave with pc = rax
 };
@@ -515,19 +494,65 @@ bool jit_ends_block(const DecodedInsn& d) {
 }
 
 size_t jit_emit_block(uint8_t* buffer, size_t room, const JitHartLayout& layout,
-                      const void* jump_state, std::span<const DecodedInsn* const> insns,
-                      unsigned start) {
-  BlockEmitter e(buffer, room, layout, jump_state);
+                      const void* jump_state, const JitThunks& thunks,
+                      std::span<const DecodedInsn* const> insns, unsigned start) {
+  BlockEmitter e(buffer, room, layout, jump_state, thunks);
   e.emit_block(insns, start);
   return e.getSize();
 }
 
-size_t jit_emit_trampoline(uint8_t* buffer, size_t room, const JitHartLayout& layout) {
+namespace {
+
+// ecx = a field of the site in edx (shift, width mask).
+void site_field(CodeGenerator& g, int shift, uint32_t mask) {
+  g.mov(g.ecx, g.edx);
+  if (shift != 0) g.shr(g.ecx, shift);
+  g.and_(g.ecx, mask);
+}
+
+// pc = the site's instruction, budget_left_ = the budget before it.
+void sync_site(CodeGenerator& g, const JitHartLayout& l) {
+  site_field(g, 0, 0xfff);
+  g.lea(rax, g.ptr[r15 + rcx]);
+  g.mov(g.qword[rbx + l.pc], rax);
+  site_field(g, 12, 63);
+  g.mov(rax, r12);
+  g.sub(rax, rcx);
+  g.mov(g.qword[rbx + l.budget], rax);
+}
+
+// rax = the address of the instruction after the site's.
+void next_pc(CodeGenerator& g) {
+  Xbyak::Label compressed;
+  site_field(g, 0, 0xfff);
+  g.lea(rax, g.ptr[r15 + rcx + 2]);
+  g.bt(g.edx, 18);
+  g.jnc(compressed);
+  g.add(rax, 2);
+  g.L(compressed);
+}
+
+// Leaves the block from a thunk after the site's instruction: the budget
+// pays for it and the thunk's return address is dropped.
+void leave_from_thunk(CodeGenerator& g) {
+  site_field(g, 12, 63);
+  g.sub(r12, rcx);
+  g.sub(r12, 1);
+  g.add(rsp, 8);
+  g.jmp(rbp);
+}
+
+}  // namespace
+
+JitRuntime jit_emit_runtime(uint8_t* buffer, size_t room, const JitHartLayout& layout) {
+  static_assert(offsetof(DecodedInsn, exec) == 0, "the call thunk calls through [rsi]");
   CodeGenerator g(room, buffer);
-  Xbyak::Label exit;
+  JitRuntime rt;
+
   // enter(hart, budget, table, vpage, block): SysV arguments in rdi, rsi,
   // rdx, rcx, r8. Six pushes and the return address leave rsp 16-aligned
-  // after one more 8-byte adjustment, as calls from blocks need.
+  // after one more 8-byte adjustment: blocks run with rsp 16-aligned.
+  Xbyak::Label exit;
   g.push(rbp);
   g.push(rbx);
   g.push(r12);
@@ -552,7 +577,64 @@ size_t jit_emit_trampoline(uint8_t* buffer, size_t room, const JitHartLayout& la
   g.pop(rbx);
   g.pop(rbp);
   g.ret();
-  return g.getSize();
+
+  // The slow path of a load or store: rax = the virtual address, edx = the
+  // site (pack_site). Returns to the block after a completed access; leaves
+  // it after a trap (pc is the vector) or when the access invalidated the
+  // fetch page (an MMIO access, a store to a page holding code: the
+  // interpreter looks the page up again, from the next instruction).
+  g.align(16);
+  rt.mem_slow = g.getSize();
+  {
+    Xbyak::Label trapped, invalidated;
+    g.push(rdx);  // rsp is 16-aligned again for the call
+    g.mov(rsi, rax);
+    sync_site(g, layout);
+    site_field(g, 25, 15);
+    g.mov(rax, reinterpret_cast<uintptr_t>(&kMemSlowPaths[0]));
+    g.mov(rax, g.qword[rax + rcx * 8]);
+    site_field(g, 19, 63);
+    g.mov(g.edx, g.ecx);
+    g.mov(rdi, rbx);
+    g.call(rax);
+    g.pop(rdx);
+    g.test(g.al, g.al);
+    g.jz(trapped);
+    g.cmp(g.qword[rbx + layout.fetch_vpage], r15);
+    g.jne(invalidated);
+    g.mov(r14, g.qword[rbx + layout.data_tlb]);
+    g.ret();
+    g.L(invalidated);
+    next_pc(g);
+    g.mov(g.qword[rbx + layout.pc], rax);
+    g.L(trapped);
+    leave_from_thunk(g);
+  }
+
+  // An instruction's exec: rsi = its DecodedInsn, edx = the site. Returns to
+  // the block when pc moved to the next instruction and the fetch page is
+  // still valid; leaves it otherwise (pc is where execution goes on).
+  g.align(16);
+  rt.call_exec = g.getSize();
+  {
+    Xbyak::Label leave;
+    g.push(rdx);
+    sync_site(g, layout);
+    g.mov(rdi, rbx);
+    g.call(g.qword[rsi]);
+    g.pop(rdx);
+    next_pc(g);
+    g.cmp(g.qword[rbx + layout.pc], rax);
+    g.jne(leave);
+    g.cmp(g.qword[rbx + layout.fetch_vpage], r15);
+    g.jne(leave);
+    g.mov(r14, g.qword[rbx + layout.data_tlb]);
+    g.ret();
+    g.L(leave);
+    leave_from_thunk(g);
+  }
+  rt.size = g.getSize();
+  return rt;
 }
 
 }  // namespace vireo::riscv

@@ -54,7 +54,7 @@ Jit::Jit(Hart& hart, unsigned pages) : hart_(hart), page_count_(pages) {
   touched_ = new uint8_t[pages]();
   code_rw_ = static_cast<uint8_t*>(rw);
   code_rx_ = static_cast<uint8_t*>(rx);
-  emit_trampoline();
+  emit_runtime();
 }
 
 Jit::~Jit() {
@@ -66,10 +66,12 @@ Jit::~Jit() {
   delete[] jump_tables_;
 }
 
-void Jit::emit_trampoline() {
-  const size_t size = jit_emit_trampoline(code_rw_, 4096, JitHartLayout(hart_));
-  enter_ = reinterpret_cast<EnterFn>(code_rx_);
-  code_start_ = code_used_ = (size + 63) & ~size_t{63};
+void Jit::emit_runtime() {
+  const JitRuntime rt = jit_emit_runtime(code_rw_, 4096, JitHartLayout(hart_));
+  enter_ = reinterpret_cast<EnterFn>(code_rx_ + rt.enter);
+  thunk_mem_slow_ = rt.mem_slow;
+  thunk_call_exec_ = rt.call_exec;
+  code_start_ = code_used_ = (rt.size + 63) & ~size_t{63};
 }
 
 void Jit::reset_page(unsigned index) {
@@ -105,8 +107,9 @@ const void* Jit::translate(CodePage& code, JitPage& table, unsigned slot, const 
   }
   size_t size;
   try {
+    const JitThunks thunks{code_rw_ + thunk_mem_slow_, code_rw_ + thunk_call_exec_};
     size = jit_emit_block(code_rw_ + code_used_, kCodeBytes - code_used_, JitHartLayout(hart_),
-                          &jumps_, std::span<const DecodedInsn* const>(insns, n), slot * 2);
+                          &jumps_, thunks, std::span<const DecodedInsn* const>(insns, n), slot * 2);
   } catch (const Xbyak::Error& err) {
     log::warn("jit: cannot translate a block ({}); it stays interpreted", err.what());
     table.heat[slot] = kCold;

@@ -115,7 +115,7 @@ class Jit {
  private:
   using EnterFn = uint64_t (*)(Hart*, uint64_t budget, const void* const* table, uint64_t vpage,
                                const void* block);
-  void emit_trampoline();
+  void emit_runtime();  // the trampoline and thunks, at the buffer's start
   void flush_all();
 
   Hart& hart_;
@@ -131,7 +131,8 @@ class Jit {
   uint8_t* code_rw_ = nullptr;  // the writable view of the buffer
   uint8_t* code_rx_ = nullptr;  // the executable view
   size_t code_used_ = 0;
-  size_t code_start_ = 0;  // first byte after the trampoline
+  size_t code_start_ = 0;                            // first byte after the trampoline and thunks
+  size_t thunk_mem_slow_ = 0, thunk_call_exec_ = 0;  // their offsets
   EnterFn enter_ = nullptr;
   const void* exit_ = nullptr;  // the trampoline's return path (kept in rbp)
   uint64_t blocks_ = 0;
