@@ -26,6 +26,10 @@ class HartTestPeer {
   static bool in_wfi(const Hart& h) { return h.wfi_; }
   static uint64_t stimecmp(const Hart& h) { return h.stimecmp_; }
   static uint64_t satp(const Hart& h) { return h.satp_; }
+  // Times the JIT's code buffer filled up and every block was dropped.
+  static uint64_t jit_buffer_flushes(const Hart& h) {
+    return h.jit_ ? h.jit_->buffer_flushes() : 0;
+  }
 };
 
 namespace test {
@@ -129,8 +133,11 @@ inline constexpr unsigned kRa = 1, kSp = 2, kT0 = 5, kT1 = 6, kT2 = 7, kA0 = 10,
 
 class HartFixture : public ::testing::Test {
  protected:
+  // Harts [0, jit_harts) translate hot code (HartConfig::jit); the others
+  // only interpret.
   explicit HartFixture(unsigned harts = 1, bool builtin_sbi = false,
-                       std::vector<std::pair<uint64_t, uint64_t>> bus_ranges = {})
+                       std::vector<std::pair<uint64_t, uint64_t>> bus_ranges = {},
+                       unsigned jit_harts = 0)
       : bus_ranges_(std::move(bus_ranges)), bus_("test") {
     EXPECT_TRUE(memory_.add_ram(GuestAddr(kRamBase), kRamSize).has_value());
     shared_ = std::make_unique<HartShared>(memory_);
@@ -139,6 +146,7 @@ class HartFixture : public ::testing::Test {
       config.hart_id = i;
       config.builtin_sbi = builtin_sbi;
       config.bus_ranges_in_ram = bus_ranges_;
+      config.jit = i < jit_harts;
       harts_.push_back(std::make_unique<Hart>(config, memory_, bus_, clock_, host_, *shared_));
       host_.harts.push_back(harts_.back().get());
     }
