@@ -133,11 +133,11 @@ inline constexpr unsigned kRa = 1, kSp = 2, kT0 = 5, kT1 = 6, kT2 = 7, kA0 = 10,
 
 class HartFixture : public ::testing::Test {
  protected:
-  // Harts [0, jit_harts) translate hot code (HartConfig::jit); the others
-  // only interpret.
+  // Harts [0, jit_harts) translate hot code (HartConfig::jit, with a code
+  // buffer of jit_code_bytes); the others only interpret.
   explicit HartFixture(unsigned harts = 1, bool builtin_sbi = false,
                        std::vector<std::pair<uint64_t, uint64_t>> bus_ranges = {},
-                       unsigned jit_harts = 0)
+                       unsigned jit_harts = 0, size_t jit_code_bytes = Jit::kDefaultCodeBytes)
       : bus_ranges_(std::move(bus_ranges)), bus_("test") {
     EXPECT_TRUE(memory_.add_ram(GuestAddr(kRamBase), kRamSize).has_value());
     shared_ = std::make_unique<HartShared>(memory_);
@@ -147,6 +147,7 @@ class HartFixture : public ::testing::Test {
       config.builtin_sbi = builtin_sbi;
       config.bus_ranges_in_ram = bus_ranges_;
       config.jit = i < jit_harts;
+      config.jit_code_bytes = jit_code_bytes;
       harts_.push_back(std::make_unique<Hart>(config, memory_, bus_, clock_, host_, *shared_));
       host_.harts.push_back(harts_.back().get());
     }

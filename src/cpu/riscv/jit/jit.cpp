@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,33 +19,33 @@ namespace vireo::riscv {
 
 namespace {
 
-constexpr size_t kCodeBytes = 32u << 20;
 // Room a block may need at most: kMaxBlockInsns instructions of the largest
 // kind (a load or store: fast path plus its out-of-line slow path) and the end.
 constexpr size_t kMaxBlockBytes = 16u << 10;
 
 }  // namespace
 
-Jit::Jit(Hart& hart, unsigned pages) : hart_(hart), page_count_(pages) {
+Jit::Jit(Hart& hart, unsigned pages, size_t code_bytes)
+    : hart_(hart), page_count_(pages), code_bytes_(std::max(code_bytes, kMinCodeBytes)) {
   const size_t table_bytes = sizeof(JitPage) * pages;
   void* t = ::mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   const int fd = ::memfd_create("vireo-jit", MFD_CLOEXEC);
-  if (t == MAP_FAILED || fd < 0 || ::ftruncate(fd, kCodeBytes) != 0) {
+  if (t == MAP_FAILED || fd < 0 || ::ftruncate(fd, code_bytes_) != 0) {
     log::warn("jit: cannot set up code memory ({}); hart {} interprets", std::strerror(errno),
               hart.hart_id());
     if (t != MAP_FAILED) ::munmap(t, table_bytes);
     if (fd >= 0) ::close(fd);
     return;
   }
-  void* rw = ::mmap(nullptr, kCodeBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  void* rx = ::mmap(nullptr, kCodeBytes, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+  void* rw = ::mmap(nullptr, code_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* rx = ::mmap(nullptr, code_bytes_, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
   ::close(fd);
   if (rw == MAP_FAILED || rx == MAP_FAILED) {
     log::warn("jit: cannot map code memory ({}); hart {} interprets", std::strerror(errno),
               hart.hart_id());
-    if (rw != MAP_FAILED) ::munmap(rw, kCodeBytes);
-    if (rx != MAP_FAILED) ::munmap(rx, kCodeBytes);
+    if (rw != MAP_FAILED) ::munmap(rw, code_bytes_);
+    if (rx != MAP_FAILED) ::munmap(rx, code_bytes_);
     ::munmap(t, table_bytes);
     return;
   }
@@ -59,8 +60,8 @@ Jit::Jit(Hart& hart, unsigned pages) : hart_(hart), page_count_(pages) {
 
 Jit::~Jit() {
   if (code_rx_ == nullptr) return;
-  ::munmap(code_rw_, kCodeBytes);
-  ::munmap(code_rx_, kCodeBytes);
+  ::munmap(code_rw_, code_bytes_);
+  ::munmap(code_rx_, code_bytes_);
   ::munmap(tables_, sizeof(JitPage) * page_count_);
   delete[] touched_;
   delete[] jump_tables_;
@@ -89,7 +90,7 @@ void Jit::flush_all() {
 }
 
 const void* Jit::translate(CodePage& code, JitPage& table, unsigned slot, const uint8_t* host) {
-  if (kCodeBytes - code_used_ < kMaxBlockBytes) flush_all();
+  if (code_bytes_ - code_used_ < kMaxBlockBytes) flush_all();
   const DecodedInsn* insns[kMaxBlockInsns];
   unsigned n = 0;
   for (unsigned off = slot * 2; n < kMaxBlockInsns && off < kPageSize;) {
@@ -108,7 +109,7 @@ const void* Jit::translate(CodePage& code, JitPage& table, unsigned slot, const 
   size_t size;
   try {
     const JitThunks thunks{code_rw_ + thunk_mem_slow_, code_rw_ + thunk_call_exec_};
-    size = jit_emit_block(code_rw_ + code_used_, kCodeBytes - code_used_, JitHartLayout(hart_),
+    size = jit_emit_block(code_rw_ + code_used_, code_bytes_ - code_used_, JitHartLayout(hart_),
                           &jumps_, thunks, std::span<const DecodedInsn* const>(insns, n), slot * 2);
   } catch (const Xbyak::Error& err) {
     log::warn("jit: cannot translate a block ({}); it stays interpreted", err.what());

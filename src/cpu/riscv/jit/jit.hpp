@@ -65,8 +65,12 @@ class Jit {
   // cannot take, e.g. one straddling the page end): never tried again.
   static constexpr uint8_t kCold = 255;
 
-  // `pages` is the number of decode-cache pages (one JitPage each).
-  Jit(Hart& hart, unsigned pages);
+  static constexpr size_t kDefaultCodeBytes = 32u << 20;
+  static constexpr size_t kMinCodeBytes = 64u << 10;  // the runtime and a few blocks
+
+  // `pages` is the number of decode-cache pages (one JitPage each);
+  // `code_bytes` the size of the code buffer (at least kMinCodeBytes).
+  Jit(Hart& hart, unsigned pages, size_t code_bytes = kDefaultCodeBytes);
   ~Jit();
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
@@ -120,6 +124,7 @@ class Jit {
 
   Hart& hart_;
   unsigned page_count_;
+  size_t code_bytes_;
   // Read by blocks at a fixed address: keep the two words together.
   struct JumpState {
     JitJump* current;
