@@ -3,7 +3,8 @@
 
 Needs riscv64-unknown-elf-gcc and objcopy (Debian: gcc-riscv64-unknown-elf).
 The input formats are described at the top of fuzz_riscv_decode.cpp and
-fuzz_riscv_exec.cpp.
+riscv_fuzz_support.hpp (fuzz_riscv_exec). make_jit_corpus.py makes
+fuzz_riscv_jit's seeds.
 """
 import os
 import struct
