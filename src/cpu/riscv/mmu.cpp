@@ -144,6 +144,9 @@ Fault Hart::walk(uint64_t vaddr, Access access, Priv eff, bool update_ad, Transl
                                          __ATOMIC_ACQUIRE)) {
           goto restart;
         }
+        // A store like any other: a page holding both page tables and
+        // decoded code must drop the code.
+        note_ram_store(pte_addr);
       }
       const uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
       out.paddr = (ppn * kPageSize & ~offset_mask) | (vaddr & offset_mask);
