@@ -14,8 +14,9 @@
 // out back to back over several code pages, so functions, blocks and
 // instructions straddle page boundaries:
 //  - main calls every loop function, forever;
-//  - a loop function saves ra, runs a loop body 17..300 times (hot enough to
-//    be translated) and returns; its body may call leaves;
+//  - a loop function saves ra, runs a loop body 17..400 times (hot enough to
+//    be translated) and returns; its body may call leaves; some hold only
+//    instructions that blocks inline (no call out that would end a block);
 //  - a leaf may have a small loop of its own, and returns through ra.
 // Bodies are random items: ALU/M/Zb/F/D/A rows with random operands
 // (registers start at edge values, a constant pool per function holds more),
@@ -26,7 +27,9 @@
 // reads of minstret/mcycle/instret/cycle, writes of minstret, stores that
 // patch an instruction slot of the program (followed by FENCE.I or not),
 // stores to the constant pools (data in code pages), FENCE.I, SFENCE.VMA and
-// satp rewrites, sstatus.SUM toggles (one scratch page is a user page), a
+// satp rewrites, sstatus.SUM toggles (one scratch page is a user page), calls
+// through a page the program remaps on every iteration (PTE store and
+// SFENCE.VMA, between two pages holding different functions), a
 // software interrupt (bare), and traps: ECALL, EBREAK, illegal
 // instructions, misaligned AMOs, loads/stores outside RAM (access faults) or
 // unmapped (page faults). The trap handlers (mtvec; under Sv39 also stvec
@@ -79,6 +82,9 @@ constexpr uint64_t kCodeEnd = kCodeBase + kCodePages * 4096;
 constexpr uint64_t kMHandler = kRamBase + 0x20000;
 constexpr uint64_t kSHandler = kRamBase + 0x21000;
 constexpr uint64_t kTrapLog = kRamBase + 0x22000;
+// Sv39 only: two pages with a different function at offset 0 each, mapped in
+// turn at kSwitchVa (the program rewrites the PTE, then SFENCE.VMA).
+constexpr uint64_t kSwitchPages[2] = {kRamBase + 0x24000, kRamBase + 0x25000};
 constexpr uint64_t kScratch = kRamBase + 0x30000;
 constexpr uint64_t kScratchSize = 0x4000;
 constexpr uint64_t kTables = kRamBase + 0x80000;
@@ -89,6 +95,7 @@ constexpr uint64_t kAlias4K = 0x40000000;  // the code pages again (4 KiB leaves
 constexpr uint64_t kAlias2M = 0x20000000;  // RAM's first 2 MiB (one 2 MiB leaf)
 constexpr uint64_t kFaultVa = 0x50001000;  // below: unmapped; from here: mapped to kNothing
 constexpr uint64_t kMmioVa = 0x60000000;   // the device
+constexpr uint64_t kSwitchVa = 0x70000000;
 
 // ---- Registers ----
 
@@ -407,6 +414,7 @@ enum class K : uint8_t {
   kPool,      // auipc t6 + ld/sd reg, pool[ref]
   kPatch,     // build an instruction in t5, store it over a slot (sub: 4 or 2 bytes)
   kSlot,      // a patchable instruction (sub: 4 or 2 bytes)
+  kRemap,     // point kSwitchVa at a switch page by the counter's parity (reg)
 };
 
 enum CallHow {
@@ -463,6 +471,7 @@ struct Program {
   uint32_t frm = 0;
   uint64_t mscratch = 0;
   uint64_t satp = 0;
+  uint64_t switch_pte = 0;  // Sv39: where kSwitchVa's leaf PTE is
   std::vector<Line> listing;
   std::vector<std::string> notes;  // per listing line: the item's description
 };
@@ -679,11 +688,43 @@ class Generator {
         return guarded(one(i4(csrsi(csr::kMip, 2)), "raise SSIP (taken at once)"), counter, 50);
       }
       if (pick < 97) {
+        // (The PTE's address is pc-relative: not from the aliases.)
+        if (p_.sv39 && !no_traps && rnd_.chance(70)) return switch_item(counter);
         const auto& other = rows().other;
         return one(i4(random_row(rnd_, *other[rnd_.below(other.size())], no_traps)), "fence");
       }
-      return one(i4(addi(rnd_.dest(), kZero, rnd_.range(-2048, 2047))), "li");
+      if (pick < 98 || !p_.sv39) {
+        return one(i4(addi(rnd_.dest(), kZero, rnd_.range(-2048, 2047))), "li");
+      }
+      if (fn.alias_safe) continue;
+      return switch_item(counter);
     }
+  }
+
+  // Sv39: a call to whatever is mapped at kSwitchVa now, or a remapping.
+  Item switch_item(unsigned counter) {
+    if (rnd_.chance(60)) {
+      Item it;
+      it.insns = {i4(u_type(0x37, kT6, kSwitchVa >> 12)), i4(jalr(kRa, kT6, 0))};
+      it.what = "call the function mapped at the switch page";
+      return it;
+    }
+    return remap_item(counter);
+  }
+
+  // Points kSwitchVa at one of the two switch pages, by the parity of the
+  // loop counter, so that it changes on every iteration (PTE store, then
+  // SFENCE.VMA of everything or of that address): calls through it must
+  // reach the new page's code, however hot the old one was.
+  Item remap_item(unsigned counter) {
+    Item it;
+    it.kind = K::kRemap;
+    it.sub = static_cast<int>(rnd_.below(2));
+    it.reg = counter;
+    it.flag = rnd_.chance(50);  // SFENCE.VMA of kSwitchVa only
+    it.insns.assign(10, i4(0));
+    it.what = "map the switch page by the counter's parity";
+    return it;
   }
 
   // acc = acc * 33 ^ reg.
@@ -1111,6 +1152,25 @@ class Generator {
           case K::kPatch:
             resolve_patch(fn, in, at, it.sub, it.reg);
             break;
+          case K::kRemap: {
+            const uint64_t pte = (kSwitchPages[it.sub] >> 12) << 10 | pte::kV | pte::kR | pte::kW |
+                                 pte::kX | pte::kA | pte::kD;
+            const PcRel v = abs32(static_cast<int64_t>(pte));
+            in[0].raw = u_type(0x37, kT5, v.hi);
+            in[1].raw = addiw(kT5, kT5, v.lo);
+            // The other page on odd counts (the pages are adjacent: PPN + 1),
+            // xor so that page 1 alternates with page 0.
+            in[2].raw = andi(kT6, it.reg, 1);
+            in[3].raw = i_type(0x13, kT6, 1, kT6, 10);      // slli: the PPN's lowest bit
+            in[4].raw = r_type(0x33, kT5, 4, kT5, kT6, 0);  // xor
+            const PcRel r = pc_rel(it.addr + 20, p_.switch_pte);
+            in[5].raw = u_type(0x17, kT6, r.hi);
+            in[6].raw = addi(kT6, kT6, r.lo);
+            in[7].raw = store(3, kT5, kT6, 0);
+            in[8].raw = u_type(0x37, kT6, kSwitchVa >> 12);
+            in[9].raw = kSfenceVma | (it.flag ? kT6 : 0) << 15;
+            break;
+          }
         }
       }
     }
@@ -1177,6 +1237,11 @@ class Generator {
     }
     emit_handler(kMHandler, false);
     emit_handler(kSHandler, true);
+    // The switch pages: different effects on the accumulator, then return.
+    const uint32_t switch_fns[2][3] = {
+        {addi(kAcc, kAcc, 3), i_type(0x13, kAcc, 1, kAcc, 1), jalr(kZero, kRa, 0)},
+        {i_type(0x13, kAcc, 4, kAcc, 0x2a5), addi(kAcc, kAcc, -7), jalr(kZero, kRa, 0)}};
+    for (unsigned k = 0; k < 2; ++k) put(kSwitchPages[k], switch_fns[k], sizeof switch_fns[k]);
     for (uint64_t a = kScratch; a < kScratch + kScratchSize; a += 8) {
       const uint64_t v = rnd_.int_value();
       put(a, &v, 8);
@@ -1237,7 +1302,8 @@ class PageTables {
  public:
   explicit PageTables(std::vector<uint8_t>& ram) : ram_(ram) { root_ = alloc(); }
   uint64_t satp() const { return csr::satp::kModeSv39 << 60 | root_ >> 12; }
-  void map(uint64_t va, uint64_t pa, uint64_t flags, unsigned level = 0) {
+  // Returns the address of the leaf PTE.
+  uint64_t map(uint64_t va, uint64_t pa, uint64_t flags, unsigned level = 0) {
     uint64_t table = root_;
     for (unsigned l = 2; l > level; --l) {
       const uint64_t slot = table + ((va >> (12 + 9 * l)) & 0x1ff) * 8;
@@ -1248,7 +1314,9 @@ class PageTables {
       }
       table = (pte >> 10) << 12;
     }
-    set(table + ((va >> (12 + 9 * level)) & 0x1ff) * 8, (pa >> 12) << 10 | flags);
+    const uint64_t slot = table + ((va >> (12 + 9 * level)) & 0x1ff) * 8;
+    set(slot, (pa >> 12) << 10 | flags);
+    return slot;
   }
 
  private:
@@ -1272,6 +1340,8 @@ Program make_program(uint64_t seed, uint64_t index) {
   Random rnd(seed * 0x9e3779b97f4a7c15ull + index);
   Program p;
   p.sv39 = (index & 1) != 0;
+  // kSwitchVa is mapped first: its leaf PTE is in the third table.
+  p.switch_pte = kTables + 2 * 4096 + ((kSwitchVa >> 12) & 0x1ff) * 8;
   Generator(rnd, p).generate();
   for (unsigned i = 1; i < 32; ++i) p.x[i] = rnd.int_value();
   for (unsigned i = 0; i < 32; ++i) {
@@ -1287,6 +1357,9 @@ Program make_program(uint64_t seed, uint64_t index) {
     using namespace pte;
     PageTables pt(p.ram);
     const uint64_t all = kV | kR | kW | kX | kA | kD;
+    if (pt.map(kSwitchVa, kSwitchPages[0], all) != p.switch_pte) std::abort();
+    pt.map(p.switch_pte & ~kPageOffsetMask, p.switch_pte & ~kPageOffsetMask,
+           kV | kR | kW | kA | kD);
     for (uint64_t a = kCodeBase; a < kCodeEnd; a += 4096) {
       pt.map(a, a, all);
       pt.map(kAlias4K + (a - kCodeBase), a, all);

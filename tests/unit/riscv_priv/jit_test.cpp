@@ -1109,6 +1109,60 @@ TEST_F(JitTest, BlocksOfAPageMappedTwiceUseTheCurrentAddress) {
   EXPECT_GT(jit().jit_blocks_translated(), 0u);
 }
 
+// A hot loop calls through a virtual page whose mapping it flips between two
+// physical pages on every iteration (PTE store, then SFENCE.VMA of the page
+// or of everything): every call reaches the page mapped at that moment,
+// however hot the other page's code is (and whatever cache of jump targets
+// the JIT keeps).
+class JitRemapTest : public JitTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(JitRemapTest, CallThroughRemappedPageReachesTheNewPage) {
+  const bool by_address = GetParam();
+  constexpr uint64_t kVCode = 0x10000, kVSwitch = 0x40000, kVPt = 0x50000;
+  constexpr uint64_t kPage0 = kCode + 0x2000, kPage1 = kCode + 0x3000;  // PPNs differ in bit 0
+  new_address_space();
+  map(kVCode, kCode, kRWX);
+  const uint64_t pte = map(kVSwitch, kPage0, kRWX);
+  map(kVPt, pte & ~kPageOffsetMask, kRW);  // the PTE, writable from S-mode
+  code(kPage0, {enc::addi(kA0, kA0, 1), jenc::jalr(0, kRa, 0)});
+  code(kPage1, {enc::addi(kA1, kA1, 1), jenc::jalr(0, kRa, 0)});
+  Asm a(kVCode);
+  a.i(enc::addi(kT0, 0, kIterations))
+      .i(jenc::lui(kA3, kVPt >> 12))
+      .i(enc::addi(kA3, kA3, static_cast<int32_t>(pte & kPageOffsetMask)))
+      .li32(kA4, static_cast<int32_t>(peek64(pte)))
+      .i(jenc::lui(kS2, kVSwitch >> 12))
+      .label("loop")
+      .i(jenc::jalr(kRa, kS2, 0))
+      .i(jenc::andi(kT1, kT0, 1))
+      .i(jenc::slli(kT1, kT1, 10))  // the PPN's bit 0
+      .i(jenc::xor_(kT2, kA4, kT1))
+      .i(enc::sd(kT2, kA3, 0))
+      .i(enc::kSfenceVma | (by_address ? kS2 : 0) << 15)
+      .i(enc::addi(kT0, kT0, -1))
+      .bne(kT0, 0, "loop")
+      .label("done")
+      .i(enc::jal_self());
+  const std::vector<uint8_t> bytes = a.bytes();
+  ASSERT_TRUE(memory_.write(GuestAddr(kCode), bytes).has_value());
+  HartShared::invalidate_on_store(*shared_->code_state(kCode));
+  jit().set_priv(Priv::kSupervisor);
+  jit().pc = kVCode;
+  run(100000);
+  EXPECT_EQ(jit().pc, a.addr("done"));
+  // t0 = 200 calls page 0; then each call goes where the previous iteration
+  // (t0 + 1) pointed: page 0 after an even count, page 1 after an odd one.
+  EXPECT_EQ(jit().x[kA0], 1 + kIterations / 2);
+  EXPECT_EQ(jit().x[kA1], kIterations / 2 - 1);
+  EXPECT_EQ(jit().x[kA7], 0u);  // no trap
+  EXPECT_GT(jit().jit_blocks_translated(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, JitRemapTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SfenceOfThePage" : "SfenceOfEverything";
+                         });
+
 // A hot loop running over a page boundary, with a 4-byte instruction
 // straddling it: blocks end at the page end, the straddling instruction is
 // interpreted, and the loop computes the same as the interpreter.
