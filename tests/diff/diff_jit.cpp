@@ -66,11 +66,16 @@
 #include "cpu/riscv/csr.hpp"
 #include "cpu/riscv/hart.hpp"
 #include "cpu/riscv/isa.hpp"
+#include "riscv_diff_support.hpp"
 
 namespace {
 
 using namespace vireo;
 using namespace vireo::riscv;
+using difftest::NullHost;
+using difftest::Operands;
+using difftest::operands_of;
+using difftest::set_field;
 
 // ---- Memory map (guest-physical; Sv39 programs identity-map what they use) ----
 
@@ -136,29 +141,6 @@ uint64_t scratch_base(unsigned r) {
 // ---- Table rows ----
 
 enum class Cat : uint8_t { kSkip, kAlu, kMem, kFp, kOther };
-
-struct Operands {
-  bool rd = false, frd = false, frs1 = false, frs2 = false, frs3 = false, rm = false, mem = false;
-};
-
-Operands operands_of(const OpcodeDef& row) {
-  Operands o;
-  std::string_view args = row.args ? row.args : "";
-  while (!args.empty()) {
-    const size_t comma = args.find(',');
-    std::string_view t = args.substr(0, comma);
-    args = comma == std::string_view::npos ? std::string_view{} : args.substr(comma + 1);
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    if (t == "rd") o.rd = true;
-    if (t == "frd") o.frd = true;
-    if (t == "frs1") o.frs1 = true;
-    if (t == "frs2") o.frs2 = true;
-    if (t == "frs3") o.frs3 = true;
-    if (t == "rm") o.rm = true;
-    if (t == "off(rs1)" || t == "(rs1)") o.mem = true;
-  }
-  return o;
-}
 
 struct Row {
   const OpcodeDef* def;
@@ -282,10 +264,6 @@ class Random {
 
 // ---- Encoders ----
 
-uint32_t set_field(uint32_t raw, unsigned lo, unsigned width, uint32_t value) {
-  const uint32_t mask = ((1u << width) - 1) << lo;
-  return (raw & ~mask) | ((value << lo) & mask);
-}
 uint32_t i_type(uint32_t op, unsigned rd, unsigned f3, unsigned rs1, int32_t imm) {
   return op | rd << 7 | f3 << 12 | rs1 << 15 | (static_cast<uint32_t>(imm) & 0xfff) << 20;
 }
@@ -1386,17 +1364,6 @@ Program make_program(uint64_t seed, uint64_t index) {
 }
 
 // ---- The two machines ----
-
-class NullHost final : public HartHost {
- public:
-  Hart* h = nullptr;
-  uint32_t hart_count() const override { return 1; }
-  Hart* hart(uint32_t id) override { return id == 0 ? h : nullptr; }
-  void request_stop(StopKind, int) override {}
-  bool stop_requested() const override { return false; }
-  void sbi_console_write(std::span<const uint8_t>) override {}
-  int sbi_console_read() override { return -1; }
-};
 
 // Memory-like MMIO: what is written reads back; every access is hashed in order.
 class MemDevice final : public BusDevice {

@@ -47,11 +47,16 @@
 #include "cpu/riscv/csr.hpp"
 #include "cpu/riscv/hart.hpp"
 #include "cpu/riscv/isa.hpp"
+#include "riscv_diff_support.hpp"
 
 namespace {
 
 using namespace vireo;
 using namespace vireo::riscv;
+using difftest::NullHost;
+using difftest::Operands;
+using difftest::operands_of;
+using difftest::set_field;
 
 constexpr uint64_t kRamBase = 0x80000000;
 constexpr uint64_t kRamSize = 1 << 20;
@@ -102,30 +107,6 @@ void fp_classes(std::string_view name, Cls& dst, Cls& src) {
 }
 
 // What the operand list of a table row names.
-struct Operands {
-  bool rd = false, frd = false, rs1 = false, frs1 = false, rs2 = false, frs2 = false, frs3 = false,
-       rm = false, mem = false;
-};
-
-Operands operands_of(const OpcodeDef& row) {
-  Operands o;
-  std::string_view args = row.args ? row.args : "";
-  while (!args.empty()) {
-    const size_t comma = args.find(',');
-    std::string_view t = args.substr(0, comma);
-    args = comma == std::string_view::npos ? std::string_view{} : args.substr(comma + 1);
-    if (t == "rd") o.rd = true;
-    if (t == "frd") o.frd = true;
-    if (t == "rs1") o.rs1 = true;
-    if (t == "frs1") o.frs1 = true;
-    if (t == "rs2") o.rs2 = true;
-    if (t == "frs2") o.frs2 = true;
-    if (t == "frs3") o.frs3 = true;
-    if (t == "rm") o.rm = true;
-    if (t == "off(rs1)" || t == "(rs1)") o.mem = true;
-  }
-  return o;
-}
 
 // ---- Instruction rows the generator may use ----
 
@@ -271,11 +252,6 @@ struct Insn {
   uint8_t len;
   Kind kind;
 };
-
-uint32_t set_field(uint32_t raw, unsigned lo, unsigned width, uint32_t value) {
-  const uint32_t mask = ((1u << width) - 1) << lo;
-  return (raw & ~mask) | ((value << lo) & mask);
-}
 
 uint32_t with_b_offset(uint32_t raw, int32_t off) {
   const uint32_t u = static_cast<uint32_t>(off);
@@ -432,17 +408,6 @@ struct State {
 };
 
 // ---- The two engines ----
-
-class NullHost final : public HartHost {
- public:
-  Hart* h = nullptr;
-  uint32_t hart_count() const override { return 1; }
-  Hart* hart(uint32_t id) override { return id == 0 ? h : nullptr; }
-  void request_stop(StopKind, int) override {}
-  bool stop_requested() const override { return false; }
-  void sbi_console_write(std::span<const uint8_t>) override {}
-  int sbi_console_read() override { return -1; }
-};
 
 class VireoSide {
  public:
