@@ -244,7 +244,7 @@ class Hart {
   void sleep_until_woken(uint64_t deadline_ticks);
   // Spins until wake_seq_ moves from `seq` (true) or the poll window or the
   // timer deadline ends (false).
-  bool halt_poll(uint32_t seq, uint64_t deadline_ticks);
+  bool halt_poll(uint32_t seq, uint64_t poll_ns, uint64_t deadline_ticks);
   bool wakeup_pending();  // an interrupt that ends WFI/suspend is pending
   void start_from_hsm();
 
@@ -358,7 +358,7 @@ class Hart {
   std::atomic<uint32_t> attention_{0};            // something asynchronous needs servicing
   std::atomic<uint32_t> wake_seq_{0};             // futex word for sleeping
   std::atomic<bool> sleeping_{false};
-  uint64_t last_wait_ns_ = 0;     // how long the previous sleep_until_woken() waited
+  uint64_t poll_ns_ = 0;          // adaptive halt-poll window (see sleep_until_woken)
   std::atomic<bool> idle_{true};  // not executing instructions (see flush_completed)
   std::atomic<uint32_t> flush_req_{0};
   std::atomic<uint64_t> flush_req_seq_{0};

@@ -24,13 +24,16 @@ constexpr uint64_t kChunkInsns = 4096;
 
 // A sleeping hart re-checks its state at least this often, whatever happens.
 constexpr uint64_t kMaxSleepNs = 100'000'000;
-// Halt polling, as KVM does for halted vCPUs: a hart entering WFI first spins
-// this long for a wakeup before it sleeps on its futex, if its previous wait
-// was short (an I/O completion arrives within tens of microseconds: polling
-// saves both the sleep/wake round trip and the waker's futex call). An idle
-// guest, whose waits are long, does not poll.
-constexpr uint64_t kHaltPollNs = 40'000;
-constexpr uint64_t kShortWaitNs = 200'000;
+// Adaptive halt polling, as KVM does for halted vCPUs: a hart entering WFI
+// first spins for up to poll_ns_ waiting for a wakeup, and only then sleeps on
+// its futex. A futex sleep and wakeup costs tens of microseconds on each side
+// (more in a VM host), which is a large part of an I/O round trip: a 1 MiB
+// write to the host page cache completes in about 200 us. The window grows
+// (doubling from kHaltPollStartNs) while waits end within kHaltPollMaxNs, and
+// halves when a wait outlasts it, so an idle guest, whose waits last
+// milliseconds, soon stops polling.
+constexpr uint64_t kHaltPollStartNs = 10'000;
+constexpr uint64_t kHaltPollMaxNs = 400'000;
 
 uint16_t read_parcel(const uint8_t* p) {
   uint16_t v;
@@ -465,9 +468,9 @@ Hart::Readiness Hart::prepare() {
   return Readiness::kRun;
 }
 
-bool Hart::halt_poll(uint32_t seq, uint64_t deadline_ticks) {
+bool Hart::halt_poll(uint32_t seq, uint64_t poll_ns, uint64_t deadline_ticks) {
   const uint64_t start = GuestClock::host_ns();
-  uint64_t end = start + kHaltPollNs;
+  uint64_t end = start + poll_ns;
   if (deadline_ticks != UINT64_MAX) end = std::min(end, clock_.host_ns_at(deadline_ticks));
   for (uint64_t now = start; now < end; now = GuestClock::host_ns()) {
     for (int i = 0; i < 64; ++i) {
@@ -483,8 +486,7 @@ void Hart::sleep_until_woken(uint64_t deadline_ticks) {
   const uint64_t wait_start = GuestClock::host_ns();
   idle_.store(true);
   // While polling, sleeping_ stays false: a kick() only bumps wake_seq_.
-  if (last_wait_ns_ < kShortWaitNs && wfi_ && halt_poll(seq, deadline_ticks)) {
-    last_wait_ns_ = GuestClock::host_ns() - wait_start;
+  if (wfi_ && poll_ns_ != 0 && halt_poll(seq, poll_ns_, deadline_ticks)) {
     idle_.store(false);
     return;
   }
@@ -507,7 +509,15 @@ void Hart::sleep_until_woken(uint64_t deadline_ticks) {
     }
   }
   sleeping_.store(false);
-  last_wait_ns_ = GuestClock::host_ns() - wait_start;
+  if (wfi_) {
+    // The poll window was too short for this wait: grow it if polling would
+    // have caught the wakeup, shrink it if the wait was long.
+    const uint64_t waited = GuestClock::host_ns() - wait_start;
+    if (waited <= kHaltPollMaxNs)
+      poll_ns_ = std::min(kHaltPollMaxNs, std::max(kHaltPollStartNs, poll_ns_ * 2));
+    else
+      poll_ns_ = poll_ns_ / 2 < kHaltPollStartNs ? 0 : poll_ns_ / 2;
+  }
   idle_.store(false);  // seq_cst: a remote flush posted from now on is waited for
 }
 
