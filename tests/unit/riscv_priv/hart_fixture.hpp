@@ -26,6 +26,7 @@ class HartTestPeer {
   static bool in_wfi(const Hart& h) { return h.wfi_; }
   static uint64_t stimecmp(const Hart& h) { return h.stimecmp_; }
   static uint64_t satp(const Hart& h) { return h.satp_; }
+  static uint64_t halt_poll_ns(const Hart& h) { return h.poll_ns_; }
   // Times the JIT's code buffer filled up and every block was dropped.
   static uint64_t jit_buffer_flushes(const Hart& h) {
     return h.jit_ ? h.jit_->buffer_flushes() : 0;
@@ -98,6 +99,9 @@ inline uint32_t s_type(uint32_t op, unsigned f3, unsigned rs1, unsigned rs2, int
 inline uint32_t addi(unsigned rd, unsigned rs1, int32_t imm) {
   return i_type(0x13, rd, 0, rs1, imm);
 }
+inline uint32_t add(unsigned rd, unsigned rs1, unsigned rs2) {
+  return 0x33 | rd << 7 | rs1 << 15 | rs2 << 20;
+}
 inline uint32_t ld(unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x03, rd, 3, rs1, imm); }
 inline uint32_t sd(unsigned rs2, unsigned rs1, int32_t imm) {
   return s_type(0x23, 3, rs1, rs2, imm);
@@ -120,7 +124,12 @@ inline uint32_t csrrwi(unsigned rd, uint16_t csr, unsigned uimm) {
 inline uint32_t csrrsi(unsigned rd, uint16_t csr, unsigned uimm) {
   return i_type(0x73, rd, 6, uimm, csr);
 }
-inline uint32_t jal_self() { return 0x0000006f; }  // j . (spin)
+inline uint32_t jal_self() { return 0x0000006f; }   // j . (spin)
+inline uint32_t jal(unsigned rd, int32_t offset) {  // offset: even, within +-1 MiB
+  const uint32_t u = static_cast<uint32_t>(offset);
+  return 0x6f | rd << 7 | (u & 0xff000) | ((u >> 11) & 1) << 20 | ((u >> 1) & 0x3ff) << 21 |
+         ((u >> 20) & 1) << 31;
+}
 inline constexpr uint32_t kEcall = 0x00000073, kEbreak = 0x00100073;
 inline constexpr uint32_t kMret = 0x30200073, kSret = 0x10200073, kWfi = 0x10500073;
 inline constexpr uint32_t kSfenceVma = 0x12000073, kFenceI = 0x0000100f;

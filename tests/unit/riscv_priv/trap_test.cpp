@@ -289,5 +289,34 @@ TEST_F(TrapTest, InterruptFromAnotherThreadWakesWfi) {
   EXPECT_EQ(csr(kMepc), kCode + 4);
 }
 
+// Adaptive halt polling: a hart whose WFI waits are short learns to poll
+// through them; once its waits are long it stops polling, so an idle guest
+// burns no host CPU.
+TEST_F(TrapTest, HaltPollWindowFollowsWaitLength) {
+  set_csr(kMenvcfg, envcfg::kSTCE);
+  set_csr(kMie, ip::kSTIP);  // wakes WFI; with MIE=0 no trap is taken
+  // loop: stimecmp = time + t1; wfi; j loop
+  code(kCode, {enc::csrrs(kT0, kTime, 0), enc::add(kT0, kT0, kT1), enc::csrrw(0, kStimecmp, kT0),
+               enc::kWfi, enc::jal(0, -16)});
+  hart().pc = kCode;
+  auto wait_in_loop = [&](uint64_t wait_ticks, std::chrono::milliseconds how_long) {
+    hart().x[kT1] = wait_ticks;
+    host_.stop = false;
+    std::thread t([&] { hart().run(); });
+    std::this_thread::sleep_for(how_long);
+    host_.stop = true;
+    hart().kick();
+    t.join();
+  };
+  EXPECT_EQ(HartTestPeer::halt_poll_ns(hart()), 0u) << "a new hart does not poll";
+  wait_in_loop(1'000, std::chrono::milliseconds(100));  // 100 us waits
+  EXPECT_GT(HartTestPeer::halt_poll_ns(hart()), 0u) << "short waits: polls";
+  const uint64_t loops = hart().instret() / 5;
+  EXPECT_GT(loops, 20u);
+  wait_in_loop(50'000, std::chrono::milliseconds(200));  // 5 ms waits
+  EXPECT_EQ(HartTestPeer::halt_poll_ns(hart()), 0u) << "long waits: stops polling";
+  EXPECT_GT(hart().instret() / 5, loops + 6) << "the long waits ran";
+}
+
 }  // namespace
 }  // namespace vireo::riscv::test
