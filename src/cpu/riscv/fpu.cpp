@@ -497,10 +497,69 @@ typename F::U host_result(Host<F> r, uint32_t status, uint32_t& flags) {
   return F::is_nan(bits) ? F::kCanonicalNaN : bits;
 }
 
+// ---- The fast path ("hardfloat", as QEMU calls it) ----
+// Rounding to nearest with the guest's inexact flag already set (as it stays in FP code once
+// one result was rounded), an operation on zero or normal operands whose result is finite and
+// above the smallest normal can raise no flag the guest does not already hold: NV needs a NaN or
+// an infinite operand (or 0/0), DZ a zero divisor, OF an infinite result, UF a tiny one, and NX
+// is set. The host's own arithmetic under its default MXCSR (round to nearest, which the slow
+// path restores after every operation) then gives the RISC-V result, without the slow path's
+// MXCSR loads and stores, which cost more than the operation. Anything else takes the slow path.
+
+template <class F>
+bool is_normal(typename F::U x) {
+  const int e = F::biased_exp(x);
+  return e != 0 && e != F::kMaxBiased;
+}
+// A finite result above the smallest normal: the smallest normal itself may be a tiny result
+// rounded up, which raises UF (tininess is detected after rounding, with unbounded exponent).
+template <class F>
+bool is_safe_result(typename F::U x) {
+  return F::mag(x) > (typename F::U(1) << F::kFrac) && F::mag(x) < F::kInf;
+}
+template <class F>
+bool is_zero_or_normal(typename F::U x) {
+  return F::is_zero(x) || is_normal<F>(x);
+}
+bool fast_path_allowed(unsigned rm, uint32_t flags) { return rm == kRNE && (flags & kNX); }
+
+// x*y + z with one rounding, and a square root, under the current (default) MXCSR. In asm: the
+// library's sqrt would check its argument for errno, and FMA3 is not in the compiler's baseline.
+#define VIREO_HOST_DEFAULT_MODE(T, fma_insn, sqrt_insn)                       \
+  T host_fma_default(T x, T y, T z) {                                         \
+    asm(fma_insn " %[z], %[y], %[x]" : [x] "+x"(x) : [y] "x"(y), [z] "x"(z)); \
+    return x;                                                                 \
+  }                                                                           \
+  T host_sqrt_default(T y) {                                                  \
+    T x;                                                                      \
+    asm(sqrt_insn " %[y], %[x]" : [x] "=x"(x) : [y] "x"(y));                  \
+    return x;                                                                 \
+  }
+VIREO_HOST_DEFAULT_MODE(float, "vfmadd213ss", "sqrtss")
+VIREO_HOST_DEFAULT_MODE(double, "vfmadd213sd", "sqrtsd")
+#undef VIREO_HOST_DEFAULT_MODE
+
 enum class Op { kAdd, kSub, kMul, kDiv };
 
 template <class F, Op kOp>
 typename F::U arith(typename F::U a, typename F::U b, unsigned rm, uint32_t& flags) {
+  if (fast_path_allowed(rm, flags) && is_zero_or_normal<F>(a) &&
+      (kOp == Op::kDiv ? is_normal<F>(b) : is_zero_or_normal<F>(b))) [[likely]] {
+    const auto x = std::bit_cast<Host<F>>(a);
+    const auto y = std::bit_cast<Host<F>>(b);
+    Host<F> r;
+    if constexpr (kOp == Op::kAdd) r = x + y;
+    if constexpr (kOp == Op::kSub) r = x - y;
+    if constexpr (kOp == Op::kMul) r = x * y;
+    if constexpr (kOp == Op::kDiv) r = x / y;
+    const auto bits = std::bit_cast<typename F::U>(r);
+    if (is_safe_result<F>(bits)) return bits;
+    // A zero is exact when it comes from cancellation (x - x) or from a zero operand; from a
+    // product or quotient of nonzero operands it is an underflow, for the slow path.
+    if (F::is_zero(bits) &&
+        (kOp == Op::kAdd || kOp == Op::kSub || F::is_zero(a) || (kOp == Op::kMul && F::is_zero(b))))
+      return bits;
+  }
   if (rm == kRMM) [[unlikely]] {
     if constexpr (kOp == Op::kAdd) return soft_add<F>(a, b, rm, flags);
     if constexpr (kOp == Op::kSub) return soft_add<F>(a, b ^ F::kSign, rm, flags);
@@ -522,6 +581,9 @@ typename F::U square_root(typename F::U a, unsigned rm, uint32_t& flags) {
   // A square root is never exactly halfway between two floats of the same format (the square
   // of a kP+1-bit odd significand has too many bits), so RMM rounds like RNE.
   if (rm == kRMM) rm = kRNE;
+  // The root of a positive normal is normal; that of a zero is the zero itself.
+  if (fast_path_allowed(rm, flags) && is_zero_or_normal<F>(a) && (!F::sign(a) || F::is_zero(a)))
+    return std::bit_cast<typename F::U>(host_sqrt_default(std::bit_cast<Host<F>>(a)));
   Host<F> x{};
   uint32_t status = host_sqrt(x, std::bit_cast<Host<F>>(a), kMxcsrForRm[rm]);
   return host_result<F>(x, status, flags);
@@ -532,6 +594,12 @@ typename F::U fused(typename F::U a, typename F::U b, typename F::U c, unsigned 
                     uint32_t& flags) {
   if (rm == kRMM || !g_host_has_fma) [[unlikely]]
     return soft_madd<F>(a, b, c, rm, flags);
+  if (fast_path_allowed(rm, flags) && is_zero_or_normal<F>(a) && is_zero_or_normal<F>(b) &&
+      is_zero_or_normal<F>(c)) [[likely]] {
+    const auto bits = std::bit_cast<typename F::U>(host_fma_default(
+        std::bit_cast<Host<F>>(a), std::bit_cast<Host<F>>(b), std::bit_cast<Host<F>>(c)));
+    if (is_safe_result<F>(bits)) return bits;
+  }
   auto x = std::bit_cast<Host<F>>(a);
   uint32_t status =
       host_fma(x, std::bit_cast<Host<F>>(b), std::bit_cast<Host<F>>(c), kMxcsrForRm[rm]);
