@@ -787,7 +787,20 @@ class Generator {
 
   Item csr_item(bool no_traps) {
     const bool s = p_.sv39;
-    const unsigned pick = rnd_.below(10);
+    const unsigned pick = rnd_.below(12);
+    if (pick >= 10) {
+      // mstatus.FS to Off (FP instructions trap), Initial, Clean or Dirty
+      // (FP loads and arithmetic make it Dirty again).
+      const unsigned fs = no_traps ? 1 + rnd_.below(3) : rnd_.below(4);
+      const uint16_t status = s ? csr::kSstatus : csr::kMstatus;
+      Item it;
+      it.insns = {i4(u_type(0x37, kT5, csr::mstatus::kFS >> 12)),
+                  i4(i_type(0x73, kZero, 3, kT5, status)),
+                  i4(u_type(0x37, kT5, (fs << csr::mstatus::kFSShift) >> 12)),
+                  i4(i_type(0x73, kZero, 2, kT5, status))};
+      it.what = fmt::format("mstatus.FS = {}", fs);
+      return it;
+    }
     if (pick < 6) {
       static constexpr uint16_t kM[] = {csr::kMinstret, csr::kMcycle,  csr::kInstret, csr::kCycle,
                                         csr::kMscratch, csr::kMstatus, csr::kMip,     csr::kFflags};

@@ -7,6 +7,7 @@
 #include <xbyak/xbyak.h>
 
 #include "cpu/riscv/hart.hpp"
+#include "cpu/riscv/isa/fp_exec.hpp"
 #include "cpu/riscv/isa/inline_ops.hpp"
 #include "cpu/riscv/jit/jit.hpp"
 
@@ -129,10 +130,12 @@ class BlockEmitter : public CodeGenerator {
   struct Stub {
     Xbyak::Label entry, resume;
     uint32_t site;
+    const DecodedInsn* exec = nullptr;  // set: the slow path is the instruction's exec
   };
 
   Xbyak::Address X(unsigned r) { return qword[rbx + l_.x + 8 * static_cast<int>(r)]; }
   Xbyak::Address X32(unsigned r) { return dword[rbx + l_.x + 8 * static_cast<int>(r)]; }
+  Xbyak::Address F(unsigned r) { return qword[rbx + l_.f + 8 * static_cast<int>(r)]; }
   Xbyak::Address hart_pc() { return qword[rbx + l_.pc]; }
 
   void set_pc(int64_t page_offset) {
@@ -211,7 +214,7 @@ class BlockEmitter : public CodeGenerator {
       case kInline_sd: store<uint64_t>(d, off, k); return false;
       default: break;
     }
-    if (!emit_alu(d, op, off)) call_exec(d, off, k);
+    if (!emit_alu(d, op, off) && !emit_fp_mem(d, off, k)) call_exec(d, off, k);
     return false;
   }
   // clang-format on
@@ -437,6 +440,46 @@ class BlockEmitter : public CodeGenerator {
   }
   // clang-format on
 
+  // FP loads and stores (flw, fld, fsw, fsd and their compressed forms):
+  // the integer path's TLB probe, after a check of mstatus.FS. Bits move
+  // unchanged; a single is NaN-boxed on load, and a load marks FS dirty, as
+  // in fp_exec. Every other case (FS off, a TLB miss, a misaligned or MMIO
+  // access) calls the instruction's exec, which raises whatever it must.
+  bool emit_fp_mem(const DecodedInsn& d, unsigned off, unsigned k) {
+    using fp_exec::DoublePrecision, fp_exec::SinglePrecision;
+    const bool load = d.exec == &fp_exec::exec_load<SinglePrecision> ||
+                      d.exec == &fp_exec::exec_load<DoublePrecision>;
+    const bool store = d.exec == &fp_exec::exec_store<SinglePrecision> ||
+                       d.exec == &fp_exec::exec_store<DoublePrecision>;
+    if (!load && !store) return false;
+    const bool single = d.exec == &fp_exec::exec_load<SinglePrecision> ||
+                        d.exec == &fp_exec::exec_store<SinglePrecision>;
+    Stub& s = stubs_.emplace_back();
+    s.site = pack_site(off, k, d.len);
+    s.exec = &d;
+    test(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFS));
+    jz(s.entry, T_NEAR);
+    tlb_probe(d, load ? Access::kLoad : Access::kStore, single ? 4 : 8, s.entry);
+    if (load && single) {
+      mov(eax, dword[rax]);
+      mov(rcx, fpu::box_s(0));
+      or_(rax, rcx);
+      mov(F(d.rd), rax);
+    } else if (load) {
+      mov(rax, qword[rax]);
+      mov(F(d.rd), rax);
+    } else if (single) {
+      mov(ecx, dword[rbx + l_.f + 8 * static_cast<int>(d.rs2)]);
+      mov(dword[rax], ecx);
+    } else {
+      mov(rcx, F(d.rs2));
+      mov(qword[rax], rcx);
+    }
+    if (load) or_(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFSDirty));
+    L(s.resume);
+    return true;
+  }
+
   // An instruction the block does not inline: its exec, as the interpreter
   // calls it, through the shared thunk (see jit_emit_runtime), which returns
   // here only if pc moved to the next instruction and the fetch page is
@@ -451,8 +494,9 @@ class BlockEmitter : public CodeGenerator {
   // trapped or invalidated the fetch page.
   void emit_stub(Stub& s) {
     L(s.entry);
+    if (s.exec) mov(rsi, reinterpret_cast<uintptr_t>(s.exec));
     mov(edx, s.site);
-    call(thunks_.mem_slow);
+    call(s.exec ? thunks_.call_exec : thunks_.mem_slow);
     jmp(s.resume, T_NEAR);
   }
 
@@ -475,6 +519,8 @@ JitHartLayout::JitHartLayout(const Hart& h) {
   budget = at(&h.budget_left_);
   fetch_vpage = at(&h.fetch_vpage_);
   data_tlb = at(&h.data_tlb_);
+  f = at(&h.f[0]);
+  mstatus = at(&h.mstatus_);
 }
 
 bool jit_ends_block(const DecodedInsn& d) {
