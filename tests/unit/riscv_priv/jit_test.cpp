@@ -972,6 +972,70 @@ TEST_F(JitTest, X0DestinationStaysZeroInHotBlock) {
   EXPECT_GT(jit().jit_blocks_translated(), 0u);
 }
 
+// ---- FP loads and stores ----
+
+// flw/fld/fsw/fsd run inline in blocks: a single is NaN-boxed on load, a
+// store moves the raw low bits, a load marks mstatus.FS Dirty; once FS is
+// Off, the same translated block must raise illegal instruction at the load.
+TEST_F(JitTest, FpLoadsAndStoresInHotBlockFollowMstatusFs) {
+  auto fp_i = [](unsigned f3, unsigned rd, unsigned rs1, int32_t imm) {
+    return enc::i_type(0x07, rd, f3, rs1, imm);
+  };
+  auto fp_s = [](unsigned f3, unsigned rs2, unsigned rs1, int32_t imm) {
+    return enc::s_type(0x27, f3, rs1, rs2, imm);
+  };
+  poke64(kData, 0x3ff8000000000000);      // 1.5
+  poke64(kData + 8, 0x123456783fc00000);  // 1.5f in the low half
+  poke64(kData + 16, 0);
+  poke64(kData + 24, 0xaaaaaaaaaaaaaaaa);
+  Asm a(kCode);
+  a.la(kA0, kData)
+      .i(enc::addi(kT0, 0, kIterations))
+      .label("loop")
+      .label("fld")
+      .i(fp_i(3, 0, kA0, 0))   // fld f0, 0(a0)
+      .i(fp_i(2, 1, kA0, 8))   // flw f1, 8(a0)
+      .i(fp_s(3, 0, kA0, 16))  // fsd f0, 16(a0)
+      .i(fp_s(2, 1, kA0, 24))  // fsw f1, 24(a0)
+      .i(enc::addi(kT0, kT0, -1))
+      .bne(kT0, 0, "loop")
+      .label("done")
+      .i(enc::jal_self());
+  load(a);
+  const uint64_t fs_initial = uint64_t{1} << mstatus::kFSShift;
+  set_csr(kMstatus, (csr(kMstatus) & ~mstatus::kFS) | fs_initial);
+  jit().pc = kCode;
+  run(100000);
+  ASSERT_EQ(jit().pc, a.addr("done"));
+  EXPECT_GT(jit().jit_blocks_translated(), 0u);
+  EXPECT_EQ(jit().f[0], 0x3ff8000000000000u);
+  EXPECT_EQ(jit().f[1], 0xffffffff3fc00000u) << "NaN-boxed";
+  EXPECT_EQ(peek64(kData + 16), 0x3ff8000000000000u);
+  EXPECT_EQ(peek64(kData + 24), 0xaaaaaaaa3fc00000u) << "fsw writes 4 bytes";
+  EXPECT_EQ(csr(kMstatus) & mstatus::kFS, mstatus::kFSDirty);
+
+  // FS Clean, and the loop again, now translated from its first iteration.
+  const uint64_t fs_clean = uint64_t{2} << mstatus::kFSShift;
+  set_csr(kMstatus, (csr(kMstatus) & ~mstatus::kFS) | fs_clean);
+  jit().pc = a.addr("loop");
+  jit().x[kT0] = kIterations;
+  run(100000);
+  ASSERT_EQ(jit().pc, a.addr("done"));
+  EXPECT_EQ(csr(kMstatus) & mstatus::kFS, mstatus::kFSDirty) << "loads in blocks dirty FS";
+
+  // FS Off: the loop, translated and hot, traps at its first FP load.
+  set_csr(kMstatus, csr(kMstatus) & ~mstatus::kFS);
+  jit().f[0] = 0;
+  jit().pc = a.addr("loop");
+  jit().x[kT0] = kIterations;
+  run(1000);
+  EXPECT_EQ(jit().x[kA7], 1u) << "one trap";
+  EXPECT_EQ(csr(kMcause), exc::kIllegalInsn);
+  EXPECT_EQ(csr(kMepc), a.addr("fld"));
+  EXPECT_EQ(jit().f[0], 0u);
+  EXPECT_EQ(csr(kMstatus) & mstatus::kFS, 0u);
+}
+
 // ---- The code buffer ----
 
 // A loop whose page is invalidated on every iteration (a store over its own
