@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   std::string arch, kernel, initrd, cmdline, firmware = "none", serial = "stdio";
   std::string console_device = "uart";
   std::string jit = "on";
+  std::string jitdump;
   std::string vsock;
   std::string cpus_text = "1", memory_text = "512M";
   bool trace = false;
@@ -124,6 +125,9 @@ int main(int argc, char** argv) {
                   "riscv64: translate hot guest code to host code (on), or interpret "
                   "everything (off)")
       ->capture_default_str();
+  run->add_option("--jitdump", jitdump,
+                  "riscv64: record translated code for perf in DIR/jit-PID.dump (perf record "
+                  "-k mono, then perf inject --jit)");
   run->add_flag("--trace", trace, "Print every executed instruction (slow; implies --jit off)");
   run->add_flag("--stats", stats, "At exit, print instructions retired and guest MIPS");
   run->add_option("--log-level", log_level, "error, warn, info, debug or trace");
@@ -186,6 +190,10 @@ int main(int argc, char** argv) {
   }
   if (x86 && trace) fail("--trace is for the riscv64 interpreter: KVM runs x86_64 guests");
   if (jit != "on" && jit != "off") fail(fmt::format("--jit '{}' is not valid: use on or off", jit));
+  if (!jitdump.empty() && (x86 || jit == "off" || trace)) {
+    fail(x86 ? "--jitdump is for the riscv64 JIT: KVM runs x86_64 guests natively"
+             : "--jitdump records the JIT's code: drop --jit off (and --trace, which implies it)");
+  }
   if (!x86 && debug_exit)
     fail(
         "--debug-exit is an x86 port device: riscv64 guests exit through "
@@ -220,6 +228,7 @@ int main(int argc, char** argv) {
   board.firmware_path = firmware == "none" ? "" : firmware;
   board.trace = trace;
   board.jit = jit == "on";
+  board.jitdump_dir = jitdump;
   config.arch = x86 ? vireo::Arch::kX86_64 : vireo::Arch::kRiscv64;
   config.x86.debug_exit = debug_exit;
   // Another KVM device node (e.g. in a container); tests point it at nothing.

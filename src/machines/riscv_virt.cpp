@@ -77,6 +77,11 @@ Result<void> RiscvVirt::build() {
   if (auto r = build_devices(); !r) return r;
   if (auto r = load_images(); !r) return r;
 
+  if (!config_.jitdump_dir.empty()) {
+    auto dump = riscv::JitDump::create(config_.jitdump_dir);
+    if (!dump) return std::unexpected(dump.error());
+    jitdump_ = std::move(*dump);
+  }
   hart_shared_ = std::make_unique<riscv::HartShared>(memory_);
   for (uint32_t i = 0; i < config_.cpus; ++i) {
     riscv::HartConfig hc;
@@ -84,6 +89,7 @@ Result<void> RiscvVirt::build() {
     hc.builtin_sbi = boot_mode_ == BootMode::kLinuxBuiltinSbi;
     hc.trace = config_.trace;
     hc.jit = config_.jit;
+    hc.jitdump = jitdump_.get();
     hc.bus_ranges_in_ram = bus_ranges_in_ram_;
     harts_.push_back(
         std::make_unique<riscv::Hart>(hc, memory_, bus_, clock_, *this, *hart_shared_));

@@ -22,6 +22,7 @@
 #include "core/guest_memory.hpp"
 #include "core/irq.hpp"
 #include "cpu/riscv/hart.hpp"
+#include "cpu/riscv/jit/jitdump.hpp"
 #include "devices/virtio/device.hpp"
 #include "machines/machine.hpp"
 
@@ -45,7 +46,8 @@ struct RiscvVirtConfig {
   std::string cmdline;
   std::string firmware_path;  // empty: --firmware none (built-in SBI, or bare-metal ELF)
   bool trace = false;
-  bool jit = true;  // translate hot guest code (cpu/riscv/jit/); false: interpret only
+  bool jit = true;          // translate hot guest code (cpu/riscv/jit/); false: interpret only
+  std::string jitdump_dir;  // non-empty: write perf's jitdump of the JIT's blocks there
   // Virtio devices, built in this order: device i gets virtio-mmio slot i
   // (kVirtioBase + i * kVirtioSlotSize, PLIC IRQ kVirtioIrqBase + i) and a
   // device-tree node. At most kVirtioSlots.
@@ -135,6 +137,7 @@ class RiscvVirt final : public riscv::HartHost, public Machine {
   GuestMemory memory_;
   Bus bus_{"riscv-virt mmio"};
   GuestClock clock_{kTimebaseHz};
+  std::unique_ptr<riscv::JitDump> jitdump_;  // outlives the harts that write to it
   std::unique_ptr<riscv::HartShared> hart_shared_;
   std::vector<std::unique_ptr<riscv::Hart>> harts_;
   std::vector<std::thread> threads_;

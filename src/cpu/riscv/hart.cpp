@@ -26,7 +26,8 @@ Hart::Hart(const HartConfig& config, GuestMemory& memory, const Bus& bus, GuestC
       fetch_tlb_(&tlb_[static_cast<unsigned>(TlbContext::kMachine)]) {
   code_epoch_seen_ = shared_.code_epoch();
   if (config_.jit && !config_.trace) {
-    jit_ = std::make_unique<Jit>(*this, DecodeCache::kPages, config_.jit_code_bytes);
+    jit_ =
+        std::make_unique<Jit>(*this, DecodeCache::kPages, config_.jit_code_bytes, config_.jitdump);
     if (!jit_->usable()) jit_.reset();
   }
   reset(0, Priv::kMachine, 0, 0, 0);

@@ -86,6 +86,7 @@ struct HartConfig {
   // Translate hot code to host code (jit/jit.hpp); off: interpret everything.
   bool jit = false;
   size_t jit_code_bytes = Jit::kDefaultCodeBytes;  // its code buffer (tests make it small)
+  JitDump* jitdump = nullptr;  // records translated blocks for perf (--jitdump); not owned
   // Guest-physical ranges inside RAM that must be routed to the Bus instead of
   // RAM (HTIF tohost/fromhost of bare-metal ELF tests). Pages holding them
   // never get fast TLB entries. Instruction fetch still reads RAM.

@@ -9,11 +9,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
 #include <xbyak/xbyak.h>
 
 #include "core/log.hpp"
 #include "cpu/riscv/hart.hpp"
 #include "cpu/riscv/jit/block_emitter.hpp"
+#include "cpu/riscv/jit/jitdump.hpp"
 
 namespace vireo::riscv {
 
@@ -25,8 +27,11 @@ constexpr size_t kMaxBlockBytes = 16u << 10;
 
 }  // namespace
 
-Jit::Jit(Hart& hart, unsigned pages, size_t code_bytes)
-    : hart_(hart), page_count_(pages), code_bytes_(std::max(code_bytes, kMinCodeBytes)) {
+Jit::Jit(Hart& hart, unsigned pages, size_t code_bytes, JitDump* dump)
+    : hart_(hart),
+      dump_(dump),
+      page_count_(pages),
+      code_bytes_(std::max(code_bytes, kMinCodeBytes)) {
   const size_t table_bytes = sizeof(JitPage) * pages;
   void* t = ::mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -73,6 +78,10 @@ void Jit::emit_runtime() {
   thunk_mem_slow_ = rt.mem_slow;
   thunk_call_exec_ = rt.call_exec;
   code_start_ = code_used_ = (rt.size + 63) & ~size_t{63};
+  if (dump_ != nullptr) {
+    dump_->code_load(code_rx_, code_rw_, rt.size,
+                     fmt::format("vireo-jit-runtime (hart {})", hart_.hart_id()));
+  }
 }
 
 void Jit::reset_page(unsigned index) {
@@ -117,6 +126,13 @@ const void* Jit::translate(CodePage& code, JitPage& table, unsigned slot, const 
     return nullptr;
   }
   const void* entry = code_rx_ + code_used_;
+  if (dump_ != nullptr) {
+    // Named by the guest address of its first instruction (the virtual one,
+    // as the guest's symbols give it, then the physical one).
+    dump_->code_load(
+        entry, code_rw_ + code_used_, size,
+        fmt::format("riscv:{:x} (pa {:x})", hart_.fetch_vpage_ + slot * 2, code.ppage + slot * 2));
+  }
   code_used_ += (size + 15) & ~size_t{15};
   table.entry[slot] = entry;
   ++blocks_;

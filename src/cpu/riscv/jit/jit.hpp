@@ -35,6 +35,7 @@
 namespace vireo::riscv {
 
 class Hart;
+class JitDump;
 
 // The blocks of one decode-cache page: a host entry point (or nullptr) and a
 // hotness counter per instruction slot.
@@ -69,8 +70,9 @@ class Jit {
   static constexpr size_t kMinCodeBytes = 64u << 10;  // the runtime and a few blocks
 
   // `pages` is the number of decode-cache pages (one JitPage each);
-  // `code_bytes` the size of the code buffer (at least kMinCodeBytes).
-  Jit(Hart& hart, unsigned pages, size_t code_bytes = kDefaultCodeBytes);
+  // `code_bytes` the size of the code buffer (at least kMinCodeBytes);
+  // `dump`, when set, records every block for perf (jitdump.hpp).
+  Jit(Hart& hart, unsigned pages, size_t code_bytes = kDefaultCodeBytes, JitDump* dump = nullptr);
   ~Jit();
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
@@ -123,6 +125,7 @@ class Jit {
   void flush_all();
 
   Hart& hart_;
+  JitDump* dump_;
   unsigned page_count_;
   size_t code_bytes_;
   // Read by blocks at a fixed address: keep the two words together.
