@@ -138,6 +138,16 @@ class BlockEmitter : public CodeGenerator {
   Xbyak::Address F(unsigned r) { return qword[rbx + l_.f + 8 * static_cast<int>(r)]; }
   Xbyak::Address hart_pc() { return qword[rbx + l_.pc]; }
 
+  // rax (eax) = x[r], unless the previous instruction of the block left that
+  // very value in rax (an ALU result, which it also stored): the reload
+  // would wait for its own store.
+  void rax_from(unsigned r) {
+    if (static_cast<int>(r) != rax_had_) mov(rax, X(r));
+  }
+  void eax_from(unsigned r) {
+    if (static_cast<int>(r) != rax_had_) mov(eax, X32(r));
+  }
+
   void set_pc(int64_t page_offset) {
     lea(rax, ptr[r15 + static_cast<int32_t>(page_offset)]);
     mov(hart_pc(), rax);
@@ -188,6 +198,10 @@ class BlockEmitter : public CodeGenerator {
   // clang-format off
   bool emit_insn(const DecodedInsn& d, unsigned off, unsigned k) {
     const unsigned op = base_op(d.inline_op);
+    // Only an ALU instruction leaves a known register in rax (emit_alu);
+    // everything else may clobber it or resume from out-of-line code.
+    rax_had_ = rax_holds_;
+    rax_holds_ = -1;
     switch (op) {
       case kInline_jal:
         if (d.rd != 32) {
@@ -220,7 +234,7 @@ class BlockEmitter : public CodeGenerator {
   // clang-format on
 
   void emit_jalr(const DecodedInsn& d, unsigned off, unsigned k) {
-    mov(rax, X(d.rs1));  // the target is read before rd is written
+    rax_from(d.rs1);  // the target is read before rd is written
     if (d.imm != 0) add(rax, static_cast<int32_t>(d.imm));
     and_(rax, -2);
     if (d.rd != 32) {
@@ -246,7 +260,7 @@ class BlockEmitter : public CodeGenerator {
   // clang-format off
   void emit_branch(const DecodedInsn& d, unsigned op, unsigned off, unsigned k) {
     Xbyak::Label taken;
-    mov(rax, X(d.rs1));
+    rax_from(d.rs1);
     cmp(rax, X(d.rs2));
     switch (op) {
       case kInline_beq: je(taken, T_NEAR); break;
@@ -265,37 +279,37 @@ class BlockEmitter : public CodeGenerator {
   // ---- ALU: rax = the result, then x[rd] = rax ----
 
   void op64(const DecodedInsn& d, BinOp op) {
-    mov(rax, X(d.rs1));
+    rax_from(d.rs1);
     (this->*op)(rax, X(d.rs2));
   }
   void op64i(const DecodedInsn& d, ImmOp op) {
-    mov(rax, X(d.rs1));
+    rax_from(d.rs1);
     (this->*op)(rax, static_cast<uint32_t>(static_cast<int32_t>(d.imm)));
   }
   // The W forms compute on the low 32 bits and sign-extend the result.
   void op32(const DecodedInsn& d, BinOp op) {
-    mov(eax, X32(d.rs1));
+    eax_from(d.rs1);
     (this->*op)(eax, X32(d.rs2));
     movsxd(rax, eax);
   }
   // x86 masks shift counts to 6 bits (5 for 32-bit operands), as RISC-V does.
   void shift64(const DecodedInsn& d, ShiftClOp op) {
     mov(rcx, X(d.rs2));
-    mov(rax, X(d.rs1));
+    rax_from(d.rs1);
     (this->*op)(rax, cl);
   }
   void shift32(const DecodedInsn& d, ShiftClOp op) {
     mov(rcx, X(d.rs2));
-    mov(eax, X32(d.rs1));
+    eax_from(d.rs1);
     (this->*op)(eax, cl);
     movsxd(rax, eax);
   }
   void shift64i(const DecodedInsn& d, ShiftImmOp op) {
-    mov(rax, X(d.rs1));
+    rax_from(d.rs1);
     (this->*op)(rax, static_cast<int>(d.imm & 63));
   }
   void shift32i(const DecodedInsn& d, ShiftImmOp op) {
-    mov(eax, X32(d.rs1));
+    eax_from(d.rs1);
     (this->*op)(eax, static_cast<int>(d.imm & 31));
     movsxd(rax, eax);
   }
@@ -334,7 +348,7 @@ class BlockEmitter : public CodeGenerator {
         break;
       }
       case kInline_addi:
-        mov(rax, X(d.rs1));
+        rax_from(d.rs1);
         if (d.imm != 0) add(rax, static_cast<int32_t>(d.imm));
         break;
       case kInline_xori: op64i(d, kXorI); break;
@@ -346,7 +360,7 @@ class BlockEmitter : public CodeGenerator {
       case kInline_slti: set_less(d, true, false); break;
       case kInline_sltiu: set_less(d, true, true); break;
       case kInline_addiw:
-        mov(eax, X32(d.rs1));
+        eax_from(d.rs1);
         add(eax, static_cast<uint32_t>(static_cast<int32_t>(d.imm)));
         movsxd(rax, eax);
         break;
@@ -368,17 +382,18 @@ class BlockEmitter : public CodeGenerator {
       case kInline_sllw: shift32(d, kShl); break;
       case kInline_srlw: shift32(d, kShr); break;
       case kInline_sraw: shift32(d, kSar); break;
-      case kInline_mul: mov(rax, X(d.rs1)); imul(rax, X(d.rs2)); break;
-      case kInline_mulw: mov(eax, X32(d.rs1)); imul(eax, X32(d.rs2)); movsxd(rax, eax); break;
+      case kInline_mul: rax_from(d.rs1); imul(rax, X(d.rs2)); break;
+      case kInline_mulw: eax_from(d.rs1); imul(eax, X32(d.rs2)); movsxd(rax, eax); break;
       case kInline_mulh:  // rdx:rax = rax * operand
-        mov(rax, X(d.rs1));
+        rax_from(d.rs1);
         imul(X(d.rs2));
         mov(rax, rdx);
         break;
-      case kInline_mulhu: mov(rax, X(d.rs1)); mul(X(d.rs2)); mov(rax, rdx); break;
+      case kInline_mulhu: rax_from(d.rs1); mul(X(d.rs2)); mov(rax, rdx); break;
       default: return false;
     }
     mov(X(d.rd), rax);
+    rax_holds_ = static_cast<int>(d.rd);
     return true;
   }
   // clang-format on
@@ -390,7 +405,7 @@ class BlockEmitter : public CodeGenerator {
   // `slow` with rax = vaddr.
   void tlb_probe(const DecodedInsn& d, Access access, unsigned size, Xbyak::Label& slow) {
     const int a = static_cast<int>(access) * kTlbAccessStride;
-    mov(rax, X(d.rs1));
+    rax_from(d.rs1);
     if (d.imm != 0) add(rax, static_cast<int32_t>(d.imm));
     mov(ecx, eax);
     shr(ecx, 7);
@@ -504,6 +519,8 @@ class BlockEmitter : public CodeGenerator {
   const void* jump_state_;  // Jit's jump-cache state
   const JitThunks& thunks_;
   std::deque<Stub> stubs_;    // a deque: Labels must not move
+  int rax_holds_ = -1;        // the register rax holds after the instruction emitted last
+  int rax_had_ = -1;          // ... and before the current one (-1: none)
   Xbyak::Label exit_at_rax_;  // leave with pc = rax
 };
 
