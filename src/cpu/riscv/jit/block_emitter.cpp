@@ -131,6 +131,7 @@ class BlockEmitter : public CodeGenerator {
     Xbyak::Label entry, resume;
     uint32_t site;
     const DecodedInsn* exec = nullptr;  // set: the slow path is the instruction's exec
+    int reload = -1;  // a load's rd: rax = x[rd] again before resuming, as on the fast path
   };
 
   Xbyak::Address X(unsigned r) { return qword[rbx + l_.x + 8 * static_cast<int>(r)]; }
@@ -139,8 +140,8 @@ class BlockEmitter : public CodeGenerator {
   Xbyak::Address hart_pc() { return qword[rbx + l_.pc]; }
 
   // rax (eax) = x[r], unless the previous instruction of the block left that
-  // very value in rax (an ALU result, which it also stored): the reload
-  // would wait for its own store.
+  // very value in rax (an ALU result or a loaded value, which it also
+  // stored): the reload would wait for its own store.
   void rax_from(unsigned r) {
     if (static_cast<int>(r) != rax_had_) mov(rax, X(r));
   }
@@ -198,8 +199,8 @@ class BlockEmitter : public CodeGenerator {
   // clang-format off
   bool emit_insn(const DecodedInsn& d, unsigned off, unsigned k) {
     const unsigned op = base_op(d.inline_op);
-    // Only an ALU instruction leaves a known register in rax (emit_alu);
-    // everything else may clobber it or resume from out-of-line code.
+    // Only ALU instructions and loads leave a known register in rax (rd);
+    // everything else may clobber it.
     rax_had_ = rax_holds_;
     rax_holds_ = -1;
     switch (op) {
@@ -438,6 +439,8 @@ class BlockEmitter : public CodeGenerator {
     }
     mov(X(d.rd), rax);
     L(s.resume);
+    s.reload = static_cast<int>(d.rd);
+    rax_holds_ = static_cast<int>(d.rd);
   }
 
   template <class T>
@@ -512,6 +515,7 @@ class BlockEmitter : public CodeGenerator {
     if (s.exec) mov(rsi, reinterpret_cast<uintptr_t>(s.exec));
     mov(edx, s.site);
     call(s.exec ? thunks_.call_exec : thunks_.mem_slow);
+    if (s.reload >= 0) mov(rax, X(static_cast<unsigned>(s.reload)));
     jmp(s.resume, T_NEAR);
   }
 
