@@ -789,16 +789,37 @@ class Generator {
     const bool s = p_.sv39;
     const unsigned pick = rnd_.below(12);
     if (pick >= 10) {
-      // mstatus.FS to Off (FP instructions trap), Initial, Clean or Dirty
-      // (FP loads and arithmetic make it Dirty again).
+      // mstatus.FS to Off (FP instructions trap), Initial, Clean or Dirty,
+      // maybe frm too (5..7 make rm = 7 illegal), then an FP instruction,
+      // which must make FS Dirty or trap. Off and an illegal frm do not
+      // outlive the item: later code may be code that must not trap.
       const unsigned fs = no_traps ? 1 + rnd_.below(3) : rnd_.below(4);
       const uint16_t status = s ? csr::kSstatus : csr::kMstatus;
+      auto set_fs = [&](Item& it, unsigned value) {
+        it.insns.push_back(i4(u_type(0x37, kT5, csr::mstatus::kFS >> 12)));
+        it.insns.push_back(i4(i_type(0x73, kZero, 3, kT5, status)));  // csrc
+        it.insns.push_back(i4(u_type(0x37, kT5, (value << csr::mstatus::kFSShift) >> 12)));
+        it.insns.push_back(i4(i_type(0x73, kZero, 2, kT5, status)));  // csrs
+      };
+      auto set_frm = [&](Item& it, unsigned value) {  // csrrwi x0, frm, value
+        it.insns.push_back(i4(i_type(0x73, kZero, 5, value, csr::kFrm)));
+      };
       Item it;
-      it.insns = {i4(u_type(0x37, kT5, csr::mstatus::kFS >> 12)),
-                  i4(i_type(0x73, kZero, 3, kT5, status)),
-                  i4(u_type(0x37, kT5, (fs << csr::mstatus::kFSShift) >> 12)),
-                  i4(i_type(0x73, kZero, 2, kT5, status))};
+      set_fs(it, fs);
       it.what = fmt::format("mstatus.FS = {}", fs);
+      const auto& fp = rows().fp;
+      const Row* row = fp[rnd_.below(fp.size())];
+      uint32_t raw = random_row(rnd_, *row, no_traps);
+      const bool with_frm = row->ops.rm && rnd_.chance(50);
+      if (with_frm) {
+        const unsigned frm = no_traps ? rnd_.below(5) : rnd_.below(8);
+        set_frm(it, frm);
+        raw = set_field(raw, 12, 3, 7);  // the dynamic rounding mode
+        it.what += fmt::format(", frm = {}", frm);
+      }
+      it.insns.push_back(i4(raw));
+      if (with_frm) set_frm(it, rnd_.below(5));
+      if (fs == 0) set_fs(it, 1 + rnd_.below(3));
       return it;
     }
     if (pick < 6) {

@@ -1036,6 +1036,74 @@ TEST_F(JitTest, FpLoadsAndStoresInHotBlockFollowMstatusFs) {
   EXPECT_EQ(csr(kMstatus) & mstatus::kFS, 0u);
 }
 
+// fmadd.d and fadd.d run in blocks as direct calls of the FPU: results and
+// fflags as the interpreter computes them, FS made Dirty; a dynamic rounding
+// mode reads frm, and an invalid frm makes the translated instruction raise
+// illegal instruction, as FS Off does.
+TEST_F(JitTest, FpArithmeticInHotBlockChecksFsAndFrm) {
+  auto fmadd_d = [](unsigned rd, unsigned rs1, unsigned rs2, unsigned rs3, unsigned rm) {
+    return 0x02000043u | rs3 << 27 | rs2 << 20 | rs1 << 15 | rm << 12 | rd << 7;
+  };
+  auto fadd_d = [](unsigned rd, unsigned rs1, unsigned rs2, unsigned rm) {
+    return 0x02000053u | rs2 << 20 | rs1 << 15 | rm << 12 | rd << 7;
+  };
+  Asm a(kCode);
+  a.i(enc::addi(kT0, 0, kIterations))
+      .label("loop")
+      .label("fmadd")
+      .i(fmadd_d(3, 0, 1, 2, 7))  // f3 = f0 * f1 + f2, rm = frm
+      .i(fadd_d(4, 4, 3, 0))      // f4 += f3, to nearest
+      .i(fadd_d(5, 5, 6, 7))      // f5 += f6 (1/3: inexact), rm = frm
+      .i(enc::addi(kT0, kT0, -1))
+      .bne(kT0, 0, "loop")
+      .label("done")
+      .i(enc::jal_self());
+  load(a);
+  auto start = [&](Hart& h) {
+    h.f[0] = 0x3ff8000000000000;  // 1.5
+    h.f[1] = 0x4000000000000000;  // 2.0
+    h.f[2] = 0x3fd0000000000000;  // 0.25
+    h.f[4] = 0;
+    h.f[5] = 0;
+    h.f[6] = 0x3fd5555555555555;  // 1/3
+    h.fflags = 0;
+    h.frm = 2;  // down
+    h.x[kT0] = kIterations;
+  };
+  const uint64_t fs_clean = uint64_t{2} << mstatus::kFSShift;
+  for (unsigned i = 0; i < 2; ++i) {
+    start(hart(i));
+    set_csr(kMstatus, (csr(kMstatus, i) & ~mstatus::kFS) | fs_clean, i);
+    hart(i).pc = kCode;
+    hart(i).run_for(100000);
+    ASSERT_EQ(hart(i).pc, a.addr("done"));
+  }
+  EXPECT_GT(jit().jit_blocks_translated(), 0u);
+  EXPECT_EQ(jit().f[4], 0x4084500000000000u) << "200 * 3.25 = 650, exact";
+  EXPECT_EQ(jit().f[5], interp().f[5]) << "rounded down 200 times, like the interpreter";
+  EXPECT_EQ(jit().fflags, interp().fflags);
+  EXPECT_EQ(jit().fflags, uint32_t{fflag::kNX});
+
+  // FS Clean again: the translated loop alone must make it Dirty.
+  set_csr(kMstatus, (csr(kMstatus) & ~mstatus::kFS) | fs_clean);
+  jit().pc = a.addr("loop");
+  jit().x[kT0] = kIterations;
+  run(100000);
+  ASSERT_EQ(jit().pc, a.addr("done"));
+  EXPECT_EQ(csr(kMstatus) & mstatus::kFS, mstatus::kFSDirty);
+
+  // An invalid frm (5): the translated fmadd.d with rm = frm is illegal.
+  jit().frm = 5;
+  jit().f[3] = 0;
+  jit().pc = a.addr("loop");
+  jit().x[kT0] = kIterations;
+  run(1000);
+  EXPECT_EQ(jit().x[kA7], 1u) << "one trap";
+  EXPECT_EQ(csr(kMcause), exc::kIllegalInsn);
+  EXPECT_EQ(csr(kMepc), a.addr("fmadd"));
+  EXPECT_EQ(jit().f[3], 0u);
+}
+
 // ---- The code buffer ----
 
 // A loop whose page is invalidated on every iteration (a store over its own

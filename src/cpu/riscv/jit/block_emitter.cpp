@@ -229,7 +229,8 @@ class BlockEmitter : public CodeGenerator {
       case kInline_sd: store<uint64_t>(d, off, k); return false;
       default: break;
     }
-    if (!emit_alu(d, op, off) && !emit_fp_mem(d, off, k)) call_exec(d, off, k);
+    if (!emit_alu(d, op, off) && !emit_fp_mem(d, off, k) && !emit_fp_arith(d, off, k))
+      call_exec(d, off, k);
     return false;
   }
   // clang-format on
@@ -498,6 +499,73 @@ class BlockEmitter : public CodeGenerator {
     return true;
   }
 
+  // Double-precision arithmetic (fadd, fsub, fmul, fdiv, fsqrt and the fused
+  // four, .d): a direct call of the fpu.cpp function its exec calls, after
+  // the checks exec makes first (FS not Off, a valid rounding mode); when
+  // they fail the instruction's exec runs and raises the trap. Single
+  // precision (NaN-boxed operands) calls exec.
+  struct FpArith {
+    ExecFn exec;
+    const void* fn;
+    unsigned sources;
+  };
+  static const FpArith* fp_arith_of(ExecFn exec) {
+    using fp_exec::DoublePrecision;
+    static const FpArith kOps[] = {
+        {&fp_exec::exec_binary<DoublePrecision, &fpu::add_d>,
+         reinterpret_cast<const void*>(&fpu::add_d), 2},
+        {&fp_exec::exec_binary<DoublePrecision, &fpu::sub_d>,
+         reinterpret_cast<const void*>(&fpu::sub_d), 2},
+        {&fp_exec::exec_binary<DoublePrecision, &fpu::mul_d>,
+         reinterpret_cast<const void*>(&fpu::mul_d), 2},
+        {&fp_exec::exec_binary<DoublePrecision, &fpu::div_d>,
+         reinterpret_cast<const void*>(&fpu::div_d), 2},
+        {&fp_exec::exec_fsqrt<DoublePrecision, &fpu::sqrt_d>,
+         reinterpret_cast<const void*>(&fpu::sqrt_d), 1},
+        {&fp_exec::exec_fused<DoublePrecision, &fpu::madd_d>,
+         reinterpret_cast<const void*>(&fpu::madd_d), 3},
+        {&fp_exec::exec_fused<DoublePrecision, &fpu::msub_d>,
+         reinterpret_cast<const void*>(&fpu::msub_d), 3},
+        {&fp_exec::exec_fused<DoublePrecision, &fpu::nmsub_d>,
+         reinterpret_cast<const void*>(&fpu::nmsub_d), 3},
+        {&fp_exec::exec_fused<DoublePrecision, &fpu::nmadd_d>,
+         reinterpret_cast<const void*>(&fpu::nmadd_d), 3},
+    };
+    for (const FpArith& a : kOps) {
+      if (a.exec == exec) return &a;
+    }
+    return nullptr;
+  }
+
+  bool emit_fp_arith(const DecodedInsn& d, unsigned off, unsigned k) {
+    const FpArith* a = fp_arith_of(d.exec);
+    if (a == nullptr || d.rm == 5 || d.rm == 6) return false;  // rm 5, 6: exec raises illegal
+    Stub& s = stubs_.emplace_back();
+    s.site = pack_site(off, k, d.len);
+    s.exec = &d;
+    test(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFS));
+    jz(s.entry, T_NEAR);
+    if (d.rm == 7) {  // dynamic: frm, which may hold an invalid mode
+      mov(eax, dword[rbx + l_.frm]);
+      cmp(eax, 4);
+      ja(s.entry, T_NEAR);
+    } else {
+      mov(eax, d.rm);
+    }
+    // fn(operands..., rm, &fflags): SysV integer argument registers in order.
+    static const Xbyak::Reg64 kArgs[] = {rdi, rsi, rdx, rcx, r8};
+    const uint8_t sources[] = {d.rs1, d.rs2, d.rs3};
+    for (unsigned i = 0; i < a->sources; ++i) mov(kArgs[i], F(sources[i]));
+    mov(kArgs[a->sources].cvt32(), eax);
+    lea(kArgs[a->sources + 1], ptr[rbx + l_.fflags]);
+    mov(rax, reinterpret_cast<uintptr_t>(a->fn));
+    call(rax);  // blocks run with rsp 16-aligned; rbx, rbp, r12-r15 survive
+    mov(F(d.rd), rax);
+    or_(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFSDirty));
+    L(s.resume);
+    return true;
+  }
+
   // An instruction the block does not inline: its exec, as the interpreter
   // calls it, through the shared thunk (see jit_emit_runtime), which returns
   // here only if pc moved to the next instruction and the fetch page is
@@ -542,6 +610,8 @@ JitHartLayout::JitHartLayout(const Hart& h) {
   data_tlb = at(&h.data_tlb_);
   f = at(&h.f[0]);
   mstatus = at(&h.mstatus_);
+  fflags = at(&h.fflags);
+  frm = at(&h.frm);
 }
 
 bool jit_ends_block(const DecodedInsn& d) {

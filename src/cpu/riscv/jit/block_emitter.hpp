@@ -24,7 +24,7 @@ class Hart;
 // Offsets into the Hart that blocks address, taken from a live object (Hart
 // is not standard-layout, so offsetof is not available for it).
 struct JitHartLayout {
-  int x, pc, budget, fetch_vpage, data_tlb, f, mstatus;
+  int x, pc, budget, fetch_vpage, data_tlb, f, mstatus, fflags, frm;
   explicit JitHartLayout(const Hart& h);
 };
 
