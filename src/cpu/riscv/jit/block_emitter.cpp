@@ -94,6 +94,71 @@ constexpr ShiftClOp kShl = &CodeGenerator::shl, kShr = &CodeGenerator::shr,
 constexpr ShiftImmOp kShlI = &CodeGenerator::shl, kShrI = &CodeGenerator::shr,
                      kSarI = &CodeGenerator::sar;
 
+// What blocks call for FP arithmetic: the fpu.cpp operation on whole
+// f-register values. A single's operands are unboxed and its result boxed,
+// exactly as fp_exec's handlers do through their precision policy.
+template <class P>
+typename P::Bits from_reg(uint64_t v) {
+  if constexpr (std::is_same_v<P, fp_exec::SinglePrecision>) {
+    return fpu::unbox_s(v);
+  } else {
+    return v;
+  }
+}
+template <class P>
+uint64_t to_reg(typename P::Bits v) {
+  if constexpr (std::is_same_v<P, fp_exec::SinglePrecision>) {
+    return fpu::box_s(v);
+  } else {
+    return v;
+  }
+}
+template <class P, auto Op>
+uint64_t fp_unary(uint64_t a, unsigned rm, uint32_t& flags) {
+  return to_reg<P>(Op(from_reg<P>(a), rm, flags));
+}
+template <class P, auto Op>
+uint64_t fp_binary(uint64_t a, uint64_t b, unsigned rm, uint32_t& flags) {
+  return to_reg<P>(Op(from_reg<P>(a), from_reg<P>(b), rm, flags));
+}
+template <class P, auto Op>
+uint64_t fp_fused(uint64_t a, uint64_t b, uint64_t c, unsigned rm, uint32_t& flags) {
+  return to_reg<P>(Op(from_reg<P>(a), from_reg<P>(b), from_reg<P>(c), rm, flags));
+}
+
+// An FP instruction's exec, the function a block calls instead, and how
+// many f-register operands it takes (the SysV argument registers hold them,
+// then rm, then &fflags).
+struct FpArith {
+  ExecFn exec;
+  const void* fn;
+  unsigned sources;
+};
+template <class P, auto Op>
+constexpr FpArith fp_unary_row() {
+  return {&fp_exec::exec_fsqrt<P, Op>, reinterpret_cast<const void*>(&fp_unary<P, Op>), 1};
+}
+template <class P, auto Op>
+constexpr FpArith fp_binary_row() {
+  return {&fp_exec::exec_binary<P, Op>, reinterpret_cast<const void*>(&fp_binary<P, Op>), 2};
+}
+template <class P, auto Op>
+constexpr FpArith fp_fused_row() {
+  return {&fp_exec::exec_fused<P, Op>, reinterpret_cast<const void*>(&fp_fused<P, Op>), 3};
+}
+using fp_exec::DoublePrecision, fp_exec::SinglePrecision;
+const FpArith kFpArith[] = {
+    fp_binary_row<DoublePrecision, &fpu::add_d>(),  fp_binary_row<DoublePrecision, &fpu::sub_d>(),
+    fp_binary_row<DoublePrecision, &fpu::mul_d>(),  fp_binary_row<DoublePrecision, &fpu::div_d>(),
+    fp_unary_row<DoublePrecision, &fpu::sqrt_d>(),  fp_fused_row<DoublePrecision, &fpu::madd_d>(),
+    fp_fused_row<DoublePrecision, &fpu::msub_d>(),  fp_fused_row<DoublePrecision, &fpu::nmsub_d>(),
+    fp_fused_row<DoublePrecision, &fpu::nmadd_d>(), fp_binary_row<SinglePrecision, &fpu::add_s>(),
+    fp_binary_row<SinglePrecision, &fpu::sub_s>(),  fp_binary_row<SinglePrecision, &fpu::mul_s>(),
+    fp_binary_row<SinglePrecision, &fpu::div_s>(),  fp_unary_row<SinglePrecision, &fpu::sqrt_s>(),
+    fp_fused_row<SinglePrecision, &fpu::madd_s>(),  fp_fused_row<SinglePrecision, &fpu::msub_s>(),
+    fp_fused_row<SinglePrecision, &fpu::nmsub_s>(), fp_fused_row<SinglePrecision, &fpu::nmadd_s>(),
+};
+
 class BlockEmitter : public CodeGenerator {
  public:
   BlockEmitter(uint8_t* buffer, size_t size, const JitHartLayout& layout, const void* jump_state,
@@ -499,39 +564,13 @@ class BlockEmitter : public CodeGenerator {
     return true;
   }
 
-  // Double-precision arithmetic (fadd, fsub, fmul, fdiv, fsqrt and the fused
-  // four, .d): a direct call of the fpu.cpp function its exec calls, after
-  // the checks exec makes first (FS not Off, a valid rounding mode); when
-  // they fail the instruction's exec runs and raises the trap. Single
-  // precision (NaN-boxed operands) calls exec.
-  struct FpArith {
-    ExecFn exec;
-    const void* fn;
-    unsigned sources;
-  };
+  // FP arithmetic (fadd, fsub, fmul, fdiv, fsqrt and the fused four, .s and
+  // .d): a direct call of the FPU function its exec calls (through fp_binary
+  // and its kin), after the checks exec makes first (FS not Off, a valid
+  // rounding mode); when they fail the instruction's exec runs and raises
+  // the trap.
   static const FpArith* fp_arith_of(ExecFn exec) {
-    using fp_exec::DoublePrecision;
-    static const FpArith kOps[] = {
-        {&fp_exec::exec_binary<DoublePrecision, &fpu::add_d>,
-         reinterpret_cast<const void*>(&fpu::add_d), 2},
-        {&fp_exec::exec_binary<DoublePrecision, &fpu::sub_d>,
-         reinterpret_cast<const void*>(&fpu::sub_d), 2},
-        {&fp_exec::exec_binary<DoublePrecision, &fpu::mul_d>,
-         reinterpret_cast<const void*>(&fpu::mul_d), 2},
-        {&fp_exec::exec_binary<DoublePrecision, &fpu::div_d>,
-         reinterpret_cast<const void*>(&fpu::div_d), 2},
-        {&fp_exec::exec_fsqrt<DoublePrecision, &fpu::sqrt_d>,
-         reinterpret_cast<const void*>(&fpu::sqrt_d), 1},
-        {&fp_exec::exec_fused<DoublePrecision, &fpu::madd_d>,
-         reinterpret_cast<const void*>(&fpu::madd_d), 3},
-        {&fp_exec::exec_fused<DoublePrecision, &fpu::msub_d>,
-         reinterpret_cast<const void*>(&fpu::msub_d), 3},
-        {&fp_exec::exec_fused<DoublePrecision, &fpu::nmsub_d>,
-         reinterpret_cast<const void*>(&fpu::nmsub_d), 3},
-        {&fp_exec::exec_fused<DoublePrecision, &fpu::nmadd_d>,
-         reinterpret_cast<const void*>(&fpu::nmadd_d), 3},
-    };
-    for (const FpArith& a : kOps) {
+    for (const FpArith& a : kFpArith) {
       if (a.exec == exec) return &a;
     }
     return nullptr;
