@@ -524,6 +524,18 @@ class BlockEmitter : public CodeGenerator {
   }
   // clang-format on
 
+  // An FP instruction's way out: its exec, which raises what it must. The
+  // first check every FP instruction makes is emitted here: mstatus.FS Off
+  // takes the stub (exec raises illegal instruction).
+  Stub& fp_exec_stub(const DecodedInsn& d, unsigned off, unsigned k) {
+    Stub& s = stubs_.emplace_back();
+    s.site = pack_site(off, k, d.len);
+    s.exec = &d;
+    test(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFS));
+    jz(s.entry, T_NEAR);
+    return s;
+  }
+
   // FP loads and stores (flw, fld, fsw, fsd and their compressed forms):
   // the integer path's TLB probe, after a check of mstatus.FS. Bits move
   // unchanged; a single is NaN-boxed on load, and a load marks FS dirty, as
@@ -538,11 +550,7 @@ class BlockEmitter : public CodeGenerator {
     if (!load && !store) return false;
     const bool single = d.exec == &fp_exec::exec_load<SinglePrecision> ||
                         d.exec == &fp_exec::exec_store<SinglePrecision>;
-    Stub& s = stubs_.emplace_back();
-    s.site = pack_site(off, k, d.len);
-    s.exec = &d;
-    test(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFS));
-    jz(s.entry, T_NEAR);
+    Stub& s = fp_exec_stub(d, off, k);
     tlb_probe(d, load ? Access::kLoad : Access::kStore, single ? 4 : 8, s.entry);
     if (load && single) {
       mov(eax, dword[rax]);
@@ -579,11 +587,7 @@ class BlockEmitter : public CodeGenerator {
   bool emit_fp_arith(const DecodedInsn& d, unsigned off, unsigned k) {
     const FpArith* a = fp_arith_of(d.exec);
     if (a == nullptr || d.rm == 5 || d.rm == 6) return false;  // rm 5, 6: exec raises illegal
-    Stub& s = stubs_.emplace_back();
-    s.site = pack_site(off, k, d.len);
-    s.exec = &d;
-    test(dword[rbx + l_.mstatus], static_cast<uint32_t>(csr::mstatus::kFS));
-    jz(s.entry, T_NEAR);
+    Stub& s = fp_exec_stub(d, off, k);
     if (d.rm == 7) {  // dynamic: frm, which may hold an invalid mode
       mov(eax, dword[rbx + l_.frm]);
       cmp(eax, 4);

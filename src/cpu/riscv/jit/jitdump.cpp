@@ -131,8 +131,8 @@ void JitDump::code_load(const void* addr, const void* bytes, size_t size, std::s
                      code_addr,
                      size,
                      index_++};
-  const std::string zname(name);  // with its NUL
-  if (write_all(&rec, sizeof rec) && write_all(zname.c_str(), name_bytes)) write_all(bytes, size);
+  if (write_all(&rec, sizeof rec) && write_all(name.data(), name.size()) && write_all("", 1))
+    write_all(bytes, size);
 }
 
 }  // namespace vireo::riscv
